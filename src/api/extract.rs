@@ -1,0 +1,122 @@
+//! Extractors whose rejections are problem+json like every other error.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::Json;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::domain::Code;
+use crate::error::AppError;
+
+/// `Json<T>` with problem+json rejections (400, 413, 415).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `Query<T>` with problem+json rejections (400).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// The `{code}` path segment, checked; anything that cannot be a code
+/// (non-UTF-8, 10 KB long, wrong characters) is a plain 404.
+pub struct CodePath(pub Code);
+
+impl<S: Send + Sync> FromRequestParts<S> for CodePath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        Code::parse(&raw)
+            .map(CodePath)
+            .ok_or_else(|| AppError::NotFound("no link has that code".to_owned()))
+    }
+}
+
+/// Who is calling, from the `Authorization: Bearer` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// Holds the configured admin token.
+    Admin,
+    /// Sent no credentials.
+    Anonymous,
+}
+
+impl Caller {
+    /// Refuses anyone but the admin.
+    pub fn require_admin(self) -> Result<(), AppError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Anonymous => Err(AppError::Unauthorized(
+                "this endpoint needs credentials: Authorization: Bearer <token>".to_owned(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, AppError> {
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Caller::Anonymous);
+        };
+        let token = header.to_str().ok().and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        match (token, state.admin_token.as_deref()) {
+            (Some(given), Some(admin)) if constant_time_eq(given.as_bytes(), admin.as_bytes()) => {
+                Ok(Caller::Admin)
+            }
+            _ => Err(AppError::Unauthorized("invalid credentials".to_owned())),
+        }
+    }
+}
+
+/// Compares secrets without leaking, through timing, where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_secrets() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

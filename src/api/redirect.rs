@@ -1,0 +1,62 @@
+//! `GET`/`HEAD /{code}`: the hot path.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+
+use super::extract::CodePath;
+use super::AppState;
+use crate::error::AppError;
+use crate::links::cache::Cached;
+use crate::links::view::now_ms;
+
+const PERMANENT: HeaderValue = HeaderValue::from_static("public, max-age=86400");
+const TEMPORARY: HeaderValue = HeaderValue::from_static("private, no-store");
+
+/// Redirects to the link's URL with the link's status; GET counts a click.
+pub async fn follow(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    CodePath(code): CodePath,
+) -> Result<Response, AppError> {
+    let target = match state.links.resolve(code.as_str()).await? {
+        Cached::Live(target) => target,
+        Cached::Gone => return Err(gone()),
+        Cached::Missing => return Err(AppError::NotFound("no link has that code".to_owned())),
+    };
+    if target.expires_at.is_some_and(|at| at <= now_ms()) {
+        return Err(gone());
+    }
+    let counts = method == Method::GET;
+    let allowed = match (target.capped, counts) {
+        (true, true) => state.links.take_capped_click(&target).await?,
+        (true, false) => state.links.has_clicks_left(&target.code).await?,
+        (false, true) => {
+            state.links.record_click(&target);
+            true
+        }
+        (false, false) => true,
+    };
+    if !allowed {
+        return Err(gone());
+    }
+    let cache_control = if matches!(target.status.as_u16(), 301 | 308) {
+        PERMANENT
+    } else {
+        TEMPORARY
+    };
+    Ok((
+        target.status,
+        [
+            (header::LOCATION, target.location.clone()),
+            (header::CACHE_CONTROL, cache_control),
+        ],
+    )
+        .into_response())
+}
+
+fn gone() -> AppError {
+    AppError::Gone("this link has expired, was deleted or has no clicks left".to_owned())
+}

@@ -1,0 +1,167 @@
+//! The command line: `serve` (the default) and the store-admin commands.
+
+mod transfer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigLayer};
+use crate::links::input::CreateBody;
+use crate::links::view::now_ms;
+use crate::links::LinkService;
+use crate::startup::{shutdown_signal, Application};
+use crate::store;
+
+/// Command-line arguments; config flags are accepted before or after the command.
+#[derive(Parser, Debug)]
+#[command(
+    name = "shorty",
+    version,
+    about = "A fast, self-contained URL shortener"
+)]
+pub struct Cli {
+    /// Config file [default: ./shorty.toml when it exists]
+    #[arg(long = "config", env = "SHORTY_CONFIG", global = true)]
+    pub config_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigLayer,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Serve HTTP (the default)
+    Serve,
+    /// Create or update the database schema
+    Migrate,
+    /// Create a link
+    Create {
+        url: String,
+        #[arg(long)]
+        alias: Option<String>,
+    },
+    /// Show a link as JSON
+    Get { code: String },
+    /// Delete a link
+    Delete { code: String },
+    /// Write all live links to stdout as JSON lines
+    Export,
+    /// Read links as JSON lines from stdin
+    Import,
+    /// Print the effective configuration, secrets redacted
+    PrintConfig,
+}
+
+impl Cli {
+    /// The command to run, `serve` when none was given.
+    pub fn command(&self) -> Command {
+        self.command.clone().unwrap_or(Command::Serve)
+    }
+
+    /// The effective configuration from flags, environment and file.
+    pub fn load_config(&self) -> Result<Config, String> {
+        Config::load(self.config.clone(), self.config_file.as_deref())
+    }
+}
+
+/// Runs `command`; errors are printed to stderr and give exit code 1.
+pub async fn run(command: Command, config: Config) -> ExitCode {
+    match execute(command, config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shorty: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::PrintConfig => print!("{}", config.to_redacted_toml()),
+        Command::Migrate => {
+            let store = store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            store.close().await;
+            eprintln!("migrations applied to {}", redacted_db(&config));
+        }
+        Command::Create { url, alias } => {
+            let links = open(&config).await?;
+            let body = CreateBody {
+                url: Some(url),
+                alias,
+                ..CreateBody::default()
+            };
+            let created = async {
+                let spec = body.validate(links.rules(), now_ms())?;
+                links.create(spec).await
+            };
+            let record = created.await.map_err(describe)?;
+            println!("{}", serde_json::to_string_pretty(&links.view(&record))?);
+            links.store().close().await;
+        }
+        Command::Get { code } => {
+            let links = open(&config).await?;
+            let record = links.get(&code).await.map_err(describe)?;
+            println!("{}", serde_json::to_string_pretty(&links.view(&record))?);
+        }
+        Command::Delete { code } => {
+            let links = open(&config).await?;
+            links.delete(&code).await.map_err(describe)?;
+            links.store().close().await;
+            eprintln!("deleted {code}");
+        }
+        Command::Export => {
+            let links = open(&config).await?;
+            transfer::export(&links).await?;
+        }
+        Command::Import => {
+            let links = open(&config).await?;
+            let summary = transfer::import(&links, &config).await?;
+            links.store().close().await;
+            if summary.rejected > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn open(config: &Config) -> anyhow::Result<LinkService> {
+    let store = store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    LinkService::start(config, store)
+        .await
+        .map_err(anyhow::Error::msg)
+}
+
+fn redacted_db(config: &Config) -> String {
+    config
+        .to_redacted_toml()
+        .lines()
+        .find_map(|l| l.strip_prefix("database_url = ").map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Turns an API error into a one-line CLI message, field errors included.
+fn describe(e: crate::error::AppError) -> anyhow::Error {
+    let problem = e.problem();
+    let fields: Vec<String> = problem
+        .errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        anyhow::anyhow!("{}", problem.detail)
+    } else {
+        anyhow::anyhow!("{} ({})", problem.detail, fields.join("; "))
+    }
+}

@@ -1,0 +1,350 @@
+//! Configuration: every key can come from a CLI flag, a `SHORTY_*`
+//! environment variable or `shorty.toml`, in that order of precedence.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, ValueEnum};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use crate::domain::codegen::LENGTHS;
+use crate::domain::RedirectStatus;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers.
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
+
+/// One source of configuration, where every key is optional. The CLI/env
+/// layer and the file layer share this shape so they merge field by field.
+#[derive(Args, Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigLayer {
+    /// HTTP listen address [default: 0.0.0.0:8080]
+    #[arg(long, env = "SHORTY_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Public prefix of short_url [default: http://localhost:8080]
+    #[arg(long, env = "SHORTY_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// sqlite://PATH or postgres://… [default: sqlite://shorty.db]
+    #[arg(long, env = "SHORTY_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// redis://… shared cache; unset means in-process only
+    #[arg(long, env = "SHORTY_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Bearer token with full rights; unset disables admin access
+    #[arg(
+        long,
+        env = "SHORTY_ADMIN_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Allow anonymous POST /api/v1/links [default: true]
+    #[arg(long, env = "SHORTY_ALLOW_ANONYMOUS", global = true, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub allow_anonymous: Option<bool>,
+    /// Default redirect status for new links: 301, 302, 307 or 308 [default: 302]
+    #[arg(long, env = "SHORTY_REDIRECT_STATUS", global = true)]
+    pub redirect_status: Option<u16>,
+    /// Generated code length, 4 to 10 [default: 7]
+    #[arg(long, env = "SHORTY_CODE_LENGTH", global = true)]
+    pub code_length: Option<usize>,
+    /// Longest accepted URL in bytes [default: 2048]
+    #[arg(long, env = "SHORTY_MAX_URL_LENGTH", global = true)]
+    pub max_url_length: Option<usize>,
+    /// In-process cache entries [default: 1000000]
+    #[arg(long, env = "SHORTY_CACHE_CAPACITY", global = true)]
+    pub cache_capacity: Option<u64>,
+    /// File of blocked host suffixes, one per line
+    #[arg(long, env = "SHORTY_BLOCKLIST", global = true)]
+    pub blocklist: Option<PathBuf>,
+    /// json or pretty [default: json]
+    #[arg(long, env = "SHORTY_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Separate address for /metrics
+    #[arg(long, env = "SHORTY_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<String>,
+    /// Link creations per second per client IP [default: 10]
+    #[arg(long, env = "SHORTY_CREATE_RATE", global = true)]
+    pub create_rate: Option<f64>,
+    /// Burst for create_rate [default: 20]
+    #[arg(long, env = "SHORTY_CREATE_BURST", global = true)]
+    pub create_burst: Option<u32>,
+    /// API requests per second per API key [default: 100]
+    #[arg(long, env = "SHORTY_API_RATE", global = true)]
+    pub api_rate: Option<f64>,
+    /// Burst for api_rate [default: 200]
+    #[arg(long, env = "SHORTY_API_BURST", global = true)]
+    pub api_burst: Option<u32>,
+    /// Optional per-IP limit on redirects, per second
+    #[arg(long, env = "SHORTY_REDIRECT_RATE", global = true)]
+    pub redirect_rate: Option<f64>,
+    /// Comma-separated CIDRs whose X-Forwarded-For is believed
+    #[arg(
+        long,
+        env = "SHORTY_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// OTLP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT also works)
+    #[arg(long, env = "SHORTY_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// Sentry-compatible DSN for error reporting
+    #[arg(long, env = "SHORTY_SENTRY_DSN", global = true, hide_env_values = true)]
+    pub sentry_dsn: Option<String>,
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split(',').map(|p| p.trim().to_owned()).collect(),
+        OneOrMany::Many(v) => v,
+    }))
+}
+
+macro_rules! merge_layers {
+    ($high:expr, $low:expr, $($field:ident),+ $(,)?) => {
+        ConfigLayer { $($field: $high.$field.or($low.$field)),+ }
+    };
+}
+
+impl ConfigLayer {
+    /// Keys set here win; the rest come from `lower`.
+    pub fn or(self, lower: ConfigLayer) -> ConfigLayer {
+        merge_layers!(
+            self,
+            lower,
+            listen,
+            base_url,
+            database_url,
+            redis_url,
+            admin_token,
+            allow_anonymous,
+            redirect_status,
+            code_length,
+            max_url_length,
+            cache_capacity,
+            blocklist,
+            log_format,
+            metrics_listen,
+            create_rate,
+            create_burst,
+            api_rate,
+            api_burst,
+            redirect_rate,
+            trusted_proxies,
+            otlp_endpoint,
+            sentry_dsn,
+        )
+    }
+
+    /// Reads a `shorty.toml`; unknown keys are errors so typos do not pass silently.
+    pub fn from_file(path: &Path) -> Result<ConfigLayer, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The effective, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: String,
+    pub base_url: Url,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub allow_anonymous: bool,
+    pub redirect_status: RedirectStatus,
+    pub code_length: usize,
+    pub max_url_length: usize,
+    pub cache_capacity: u64,
+    pub blocklist: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub metrics_listen: Option<String>,
+    pub create_rate: f64,
+    pub create_burst: u32,
+    pub api_rate: f64,
+    pub api_burst: u32,
+    pub redirect_rate: Option<f64>,
+    pub trusted_proxies: Vec<String>,
+    pub otlp_endpoint: Option<String>,
+    pub sentry_dsn: Option<String>,
+}
+
+impl Config {
+    /// Merges the CLI/env layer over the file layer (`config_file`, or
+    /// `./shorty.toml` when it exists) and applies defaults.
+    pub fn load(cli: ConfigLayer, config_file: Option<&Path>) -> Result<Config, String> {
+        let file = match config_file {
+            Some(path) => ConfigLayer::from_file(path)?,
+            None if Path::new("shorty.toml").exists() => {
+                ConfigLayer::from_file(Path::new("shorty.toml"))?
+            }
+            None => ConfigLayer::default(),
+        };
+        Config::resolve(cli.or(file))
+    }
+
+    /// Applies defaults to a merged layer and validates every value.
+    pub fn resolve(layer: ConfigLayer) -> Result<Config, String> {
+        let base_url = layer.base_url.as_deref().unwrap_or("http://localhost:8080");
+        let base_url = Url::parse(base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| format!("base_url must be an http(s) URL, not {base_url:?}"))?;
+        let status = layer.redirect_status.unwrap_or(302);
+        let redirect_status = RedirectStatus::parse(status.into())?;
+        let code_length = layer.code_length.unwrap_or(7);
+        if !LENGTHS.contains(&code_length) {
+            return Err(format!(
+                "code_length must be between 4 and 10, not {code_length}"
+            ));
+        }
+        let max_url_length = layer.max_url_length.unwrap_or(2048);
+        if max_url_length < 16 {
+            return Err(format!(
+                "max_url_length must be at least 16, not {max_url_length}"
+            ));
+        }
+        let rates = [
+            ("create_rate", layer.create_rate),
+            ("api_rate", layer.api_rate),
+            ("redirect_rate", layer.redirect_rate),
+        ];
+        for (name, rate) in rates {
+            if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+                return Err(format!("{name} must be a positive number"));
+            }
+        }
+        let otlp_endpoint = layer
+            .otlp_endpoint
+            .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+            .filter(|s| !s.is_empty());
+        Ok(Config {
+            listen: layer.listen.unwrap_or_else(|| "0.0.0.0:8080".to_owned()),
+            base_url,
+            database_url: layer
+                .database_url
+                .unwrap_or_else(|| "sqlite://shorty.db".to_owned()),
+            redis_url: layer.redis_url,
+            admin_token: layer.admin_token.filter(|t| !t.is_empty()),
+            allow_anonymous: layer.allow_anonymous.unwrap_or(true),
+            redirect_status,
+            code_length,
+            max_url_length,
+            cache_capacity: layer.cache_capacity.unwrap_or(1_000_000),
+            blocklist: layer.blocklist,
+            log_format: layer.log_format.unwrap_or(LogFormat::Json),
+            metrics_listen: layer.metrics_listen,
+            create_rate: layer.create_rate.unwrap_or(10.0),
+            create_burst: layer.create_burst.unwrap_or(20),
+            api_rate: layer.api_rate.unwrap_or(100.0),
+            api_burst: layer.api_burst.unwrap_or(200),
+            redirect_rate: layer.redirect_rate,
+            trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
+            otlp_endpoint,
+            sentry_dsn: layer.sentry_dsn,
+        })
+    }
+
+    /// The effective configuration as TOML, secrets replaced by `REDACTED`
+    /// and unset keys shown as comments.
+    pub fn to_redacted_toml(&self) -> String {
+        use toml::Value as V;
+        let s = |v: &str| Some(V::String(v.to_owned()));
+        let opt = |v: &Option<String>| v.as_deref().and_then(s);
+        let secret = |v: &Option<String>| v.as_ref().map(|_| V::String("REDACTED".into()));
+        let rows: Vec<(&str, Option<V>)> = vec![
+            ("listen", s(&self.listen)),
+            ("base_url", s(self.base_url.as_str())),
+            ("database_url", s(&redact_url(&self.database_url))),
+            (
+                "redis_url",
+                self.redis_url
+                    .as_deref()
+                    .map(redact_url)
+                    .as_deref()
+                    .and_then(s),
+            ),
+            ("admin_token", secret(&self.admin_token)),
+            ("allow_anonymous", Some(V::Boolean(self.allow_anonymous))),
+            (
+                "redirect_status",
+                Some(V::Integer(self.redirect_status.as_u16().into())),
+            ),
+            ("code_length", Some(V::Integer(self.code_length as i64))),
+            (
+                "max_url_length",
+                Some(V::Integer(self.max_url_length as i64)),
+            ),
+            (
+                "cache_capacity",
+                Some(V::Integer(self.cache_capacity as i64)),
+            ),
+            (
+                "blocklist",
+                self.blocklist
+                    .as_ref()
+                    .and_then(|p| s(&p.to_string_lossy())),
+            ),
+            (
+                "log_format",
+                s(match self.log_format {
+                    LogFormat::Json => "json",
+                    LogFormat::Pretty => "pretty",
+                }),
+            ),
+            ("metrics_listen", opt(&self.metrics_listen)),
+            ("create_rate", Some(V::Float(self.create_rate))),
+            ("create_burst", Some(V::Integer(self.create_burst.into()))),
+            ("api_rate", Some(V::Float(self.api_rate))),
+            ("api_burst", Some(V::Integer(self.api_burst.into()))),
+            ("redirect_rate", self.redirect_rate.map(V::Float)),
+            (
+                "trusted_proxies",
+                Some(V::Array(
+                    self.trusted_proxies
+                        .iter()
+                        .map(|p| V::String(p.clone()))
+                        .collect(),
+                )),
+            ),
+            ("otlp_endpoint", opt(&self.otlp_endpoint)),
+            ("sentry_dsn", secret(&self.sentry_dsn)),
+        ];
+        let mut out = String::new();
+        for (key, value) in rows {
+            let _ = match value {
+                Some(v) => writeln!(out, "{key} = {v}"),
+                None => writeln!(out, "# {key} is unset"),
+            };
+        }
+        out
+    }
+}
+
+/// Hides the password of a connection URL, keeping the rest readable.
+fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}

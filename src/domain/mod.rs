@@ -1,0 +1,14 @@
+//! Validated value types. Handlers only ever see values that passed these
+//! parsers, so the rest of the crate never re-checks input.
+
+pub mod alias;
+pub mod code;
+pub mod codegen;
+pub mod link;
+pub mod target_url;
+
+pub use alias::Alias;
+pub use code::Code;
+pub use codegen::CodeGenerator;
+pub use link::{Expiry, MaxClicks, RedirectStatus};
+pub use target_url::{TargetUrl, UrlPolicy};

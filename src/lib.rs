@@ -1,0 +1,27 @@
+//! shorty: a fast, self-contained URL shortener.
+//!
+//! # Layout
+//!
+//! - [`domain`]: validated value types (`Code`, `Alias`, `TargetUrl`, …) and
+//!   the keyed code bijection. Handlers only see values that passed these.
+//! - [`store`]: the `Store` trait and its SQLite implementation, with
+//!   migrations under `migrations/sqlite`.
+//! - [`links`]: the link service (create, resolve, patch, delete) with the
+//!   in-process cache, the click buffer, group commit and counter blocks.
+//! - [`api`]: axum routes, extractors and handlers.
+//! - [`error`]: `AppError`, rendered as problem+json.
+//! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
+//! - [`startup`]: `Application::build` and `run_until_stopped`.
+//! - [`cli`]: the command line; [`telemetry`]: logging.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod links;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,227 @@
+//! The in-process link cache (moka, TinyLFU admission), with brief negative
+//! entries and an epoch that keeps racing loads from re-inserting stale data.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderValue, StatusCode};
+use moka::sync::Cache;
+use moka::Expiry;
+
+use crate::store::LinkRecord;
+
+/// How long an unknown code is remembered, so scans of random codes hit the
+/// cache instead of the store.
+pub const MISS_TTL: Duration = Duration::from_secs(2);
+
+/// How long a found link stays cached. Writes through this process
+/// invalidate at once; this only bounds how long a change made behind its
+/// back (by the CLI, say) can go unseen.
+pub const LINK_TTL: Duration = Duration::from_secs(300);
+
+/// What the redirect path needs to answer for one live link, pre-built.
+#[derive(Debug)]
+pub struct Target {
+    pub code: Arc<str>,
+    pub location: HeaderValue,
+    pub status: StatusCode,
+    pub expires_at: Option<i64>,
+    /// Links with `max_clicks` count every click in the store, atomically.
+    pub capped: bool,
+}
+
+/// A cached lookup result.
+#[derive(Clone, Debug)]
+pub enum Cached {
+    Live(Arc<Target>),
+    /// Deleted, purged or used up.
+    Gone,
+    /// No such code.
+    Missing,
+}
+
+impl Cached {
+    /// Turns a store lookup into what the redirect path needs.
+    pub fn from_record(record: Option<&LinkRecord>) -> Cached {
+        let Some(r) = record else {
+            return Cached::Missing;
+        };
+        if r.deleted_at.is_some() || r.max_clicks.is_some_and(|m| r.clicks >= m) {
+            return Cached::Gone;
+        }
+        let (Ok(location), Ok(status)) = (
+            HeaderValue::from_str(&r.url),
+            StatusCode::from_u16(r.redirect_status as u16),
+        ) else {
+            // Stored URLs are validated ASCII; anything else is treated as gone.
+            return Cached::Gone;
+        };
+        Cached::Live(Arc::new(Target {
+            code: Arc::from(r.code.as_str()),
+            location,
+            status,
+            expires_at: r.expires_at,
+            capped: r.max_clicks.is_some(),
+        }))
+    }
+}
+
+struct TtlByKind;
+
+fn ttl(value: &Cached) -> Option<Duration> {
+    Some(match value {
+        Cached::Missing => MISS_TTL,
+        Cached::Live(_) | Cached::Gone => LINK_TTL,
+    })
+}
+
+impl Expiry<Arc<str>, Cached> for TtlByKind {
+    fn expire_after_create(&self, _: &Arc<str>, value: &Cached, _: Instant) -> Option<Duration> {
+        ttl(value)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Arc<str>,
+        value: &Cached,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        ttl(value)
+    }
+}
+
+/// Bounded cache of code lookups in front of the store.
+pub struct LinkCache {
+    entries: Cache<Arc<str>, Cached>,
+    epoch: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl LinkCache {
+    /// A cache holding at most `capacity` entries.
+    pub fn new(capacity: u64) -> LinkCache {
+        LinkCache {
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(TtlByKind)
+                .build(),
+            epoch: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached result for `code`, if any; counts the hit or miss.
+    pub fn get(&self, code: &str) -> Option<Cached> {
+        let found = self.entries.get(code);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups answered from the cache and lookups that went to the store.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Call before reading the store; pass the result to [`LinkCache::finish_load`].
+    pub fn begin_load(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Caches a value read from the store, unless a write happened meanwhile
+    /// (then the value may be stale and the entry is dropped instead).
+    pub fn finish_load(&self, code: &str, value: Cached, epoch: u64) {
+        self.entries.insert(Arc::from(code), value);
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            self.entries.invalidate(code);
+        }
+    }
+
+    /// Records a write that just committed: bumps the epoch first so racing
+    /// loads notice, then replaces the entry.
+    pub fn put_written(&self, code: &str, value: Cached) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.insert(Arc::from(code), value);
+    }
+
+    /// Forgets `code` after a write to it committed.
+    pub fn invalidate(&self, code: &str) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate(code);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(code: &str) -> LinkRecord {
+        LinkRecord {
+            id: 1,
+            code: code.into(),
+            url: "https://example.com/".into(),
+            created_at: 0,
+            expires_at: None,
+            max_clicks: None,
+            clicks: 0,
+            redirect_status: 302,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn records_map_to_cached_states() {
+        assert!(matches!(Cached::from_record(None), Cached::Missing));
+        assert!(matches!(
+            Cached::from_record(Some(&record("abc"))),
+            Cached::Live(_)
+        ));
+        let deleted = LinkRecord {
+            deleted_at: Some(5),
+            ..record("abc")
+        };
+        assert!(matches!(Cached::from_record(Some(&deleted)), Cached::Gone));
+        let used_up = LinkRecord {
+            max_clicks: Some(2),
+            clicks: 2,
+            ..record("abc")
+        };
+        assert!(matches!(Cached::from_record(Some(&used_up)), Cached::Gone));
+    }
+
+    #[test]
+    fn a_load_racing_a_write_does_not_stick() {
+        let cache = LinkCache::new(100);
+        let epoch = cache.begin_load();
+        // A write commits and invalidates while the load is in flight...
+        cache.invalidate("abc");
+        // ...so the stale value the load read must not stay cached.
+        cache.finish_load("abc", Cached::Missing, epoch);
+        assert!(cache.get("abc").is_none());
+
+        let epoch = cache.begin_load();
+        cache.finish_load("abc", Cached::Missing, epoch);
+        assert!(matches!(cache.get("abc"), Some(Cached::Missing)));
+    }
+
+    #[test]
+    fn misses_expire_but_links_stay() {
+        let cache = LinkCache::new(100);
+        cache.put_written("miss", Cached::Missing);
+        cache.put_written("hit", Cached::from_record(Some(&record("hit"))));
+        std::thread::sleep(MISS_TTL + Duration::from_millis(200));
+        assert!(cache.get("miss").is_none());
+        assert!(matches!(cache.get("hit"), Some(Cached::Live(_))));
+    }
+}

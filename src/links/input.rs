@@ -1,0 +1,208 @@
+//! Request bodies of the links API and their validation into checked values.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, TargetUrl, UrlPolicy};
+use crate::error::{AppError, FieldError};
+use crate::store::LinkPatch;
+
+/// What validation needs to know about the deployment.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    pub policy: UrlPolicy,
+    pub default_status: RedirectStatus,
+}
+
+/// Collects field errors so a client learns about every bad field at once.
+#[derive(Default)]
+struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|m| self.0.push(FieldError::new(field, m)))
+            .ok()
+    }
+
+    fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
+/// `POST /api/v1/links` body, exactly as sent.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    pub url: Option<String>,
+    pub alias: Option<String>,
+    pub expires_at: Option<String>,
+    pub ttl: Option<i64>,
+    pub max_clicks: Option<i64>,
+    pub redirect_status: Option<i64>,
+}
+
+/// A create request whose every field passed validation.
+#[derive(Clone, Debug)]
+pub struct NewLinkSpec {
+    pub url: TargetUrl,
+    pub alias: Option<Alias>,
+    pub expires_at: Option<Expiry>,
+    pub max_clicks: Option<MaxClicks>,
+    pub redirect_status: RedirectStatus,
+}
+
+impl CreateBody {
+    /// Checks every field, reporting all problems at once.
+    pub fn validate(self, rules: &Rules, now_ms: i64) -> Result<NewLinkSpec, AppError> {
+        let mut errors = FieldErrors::default();
+        let url = match self.url.as_deref() {
+            Some(raw) => errors.check("url", TargetUrl::parse(raw, &rules.policy)),
+            None => errors.check("url", Err("url is required".to_owned())),
+        };
+        let alias = self
+            .alias
+            .map(|a| errors.check("alias", Alias::parse(&a).map_err(|e| e.to_string())));
+        let expires_at = match (self.expires_at, self.ttl) {
+            (Some(_), Some(_)) => {
+                errors.check("ttl", Err("give expires_at or ttl, not both".to_owned()))
+            }
+            (Some(at), None) => errors.check("expires_at", Expiry::from_rfc3339(&at, now_ms)),
+            (None, Some(ttl)) => errors.check("ttl", Expiry::from_ttl(ttl, now_ms)),
+            (None, None) => None,
+        };
+        let max_clicks = self
+            .max_clicks
+            .map(|n| errors.check("max_clicks", MaxClicks::parse(n)));
+        let redirect_status = match self.redirect_status {
+            Some(s) => errors.check("redirect_status", RedirectStatus::parse(s)),
+            None => Some(rules.default_status),
+        };
+        errors.into_result()?;
+        match (url, redirect_status) {
+            (Some(url), Some(redirect_status)) => Ok(NewLinkSpec {
+                url,
+                alias: alias.flatten(),
+                expires_at,
+                max_clicks: max_clicks.flatten(),
+                redirect_status,
+            }),
+            _ => Err(AppError::Internal("validation lost an error".to_owned())),
+        }
+    }
+}
+
+/// Distinguishes an absent field (no change) from `null` (clear it).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/links/{code}` body.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_clicks: Option<Option<i64>>,
+    pub redirect_status: Option<i64>,
+}
+
+impl PatchBody {
+    /// Checks every field that is present, reporting all problems at once.
+    pub fn validate(self, rules: &Rules, now_ms: i64) -> Result<LinkPatch, AppError> {
+        let mut errors = FieldErrors::default();
+        let patch = LinkPatch {
+            url: self
+                .url
+                .and_then(|u| errors.check("url", TargetUrl::parse(&u, &rules.policy)))
+                .map(TargetUrl::into_string),
+            expires_at: self.expires_at.map(|at| {
+                at.and_then(|at| errors.check("expires_at", Expiry::from_rfc3339(&at, now_ms)))
+                    .map(Expiry::millis)
+            }),
+            max_clicks: self.max_clicks.map(|n| {
+                n.and_then(|n| errors.check("max_clicks", MaxClicks::parse(n)))
+                    .map(MaxClicks::get)
+            }),
+            redirect_status: self
+                .redirect_status
+                .and_then(|s| errors.check("redirect_status", RedirectStatus::parse(s)))
+                .map(|s| s.as_u16().into()),
+        };
+        errors.into_result()?;
+        Ok(patch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    fn rules() -> Rules {
+        let base = Url::parse("https://sho.rt").unwrap();
+        Rules {
+            policy: UrlPolicy::new(2048, &base, vec![]),
+            default_status: RedirectStatus::FOUND,
+        }
+    }
+
+    fn fields(err: AppError) -> Vec<String> {
+        match err {
+            AppError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let body = CreateBody {
+            url: Some("javascript:alert(1)".into()),
+            alias: Some("api".into()),
+            ttl: Some(-1),
+            max_clicks: Some(0),
+            redirect_status: Some(200),
+            ..CreateBody::default()
+        };
+        let got = fields(body.validate(&rules(), 0).unwrap_err());
+        assert_eq!(
+            got,
+            ["url", "alias", "ttl", "max_clicks", "redirect_status"]
+        );
+    }
+
+    #[test]
+    fn url_is_required_and_expiry_is_exclusive() {
+        let body = CreateBody {
+            expires_at: Some("2099-01-01T00:00:00Z".into()),
+            ttl: Some(5),
+            ..CreateBody::default()
+        };
+        assert_eq!(
+            fields(body.validate(&rules(), 0).unwrap_err()),
+            ["url", "ttl"]
+        );
+    }
+
+    #[test]
+    fn patch_null_clears_and_absent_keeps() {
+        let patch: PatchBody = serde_json::from_str(r#"{"expires_at": null}"#).unwrap();
+        let patch = patch.validate(&rules(), 0).unwrap();
+        assert_eq!(patch.expires_at, Some(None));
+        assert_eq!(patch.max_clicks, None);
+        let bad: PatchBody = serde_json::from_str(r#"{"max_clicks": 0}"#).unwrap();
+        assert_eq!(
+            fields(bad.validate(&rules(), 0).unwrap_err()),
+            ["max_clicks"]
+        );
+    }
+}

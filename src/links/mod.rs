@@ -1,0 +1,259 @@
+//! The link service: everything the API and the CLI do with links, on top
+//! of the store, the cache, the click buffer and group commit.
+
+pub mod cache;
+pub mod clicks;
+pub mod codes;
+pub mod group_commit;
+pub mod input;
+pub mod view;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::{CodeGenerator, UrlPolicy};
+use crate::error::AppError;
+use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+
+use cache::{Cached, LinkCache, Target};
+use clicks::ClickBuffer;
+use codes::CodeAllocator;
+use group_commit::{CommitStats, GroupCommit};
+use input::{NewLinkSpec, Rules};
+use view::{now_ms, rfc3339, LinkView};
+
+/// How many generated codes a create may skip because an alias or an
+/// imported link already holds them. Each skip burns one counter value that
+/// is taken for good, so this bounds a pathological case, not a retry loop.
+const MAX_CODE_SKIPS: usize = 16;
+
+/// Links purged per store statement.
+const PURGE_BATCH: u32 = 1000;
+
+/// Shared link logic; one per process.
+pub struct LinkService {
+    store: Arc<dyn Store>,
+    cache: LinkCache,
+    clicks: ClickBuffer,
+    writer: GroupCommit,
+    codes: CodeAllocator,
+    rules: Rules,
+    base_url: String,
+}
+
+impl LinkService {
+    /// Loads the code key and blocklist and starts the group-commit writer.
+    pub async fn start(config: &Config, store: Arc<dyn Store>) -> Result<LinkService, String> {
+        let blocklist = match &config.blocklist {
+            Some(path) => UrlPolicy::read_blocklist(path)?,
+            None => Vec::new(),
+        };
+        let key = store.code_key().await.map_err(|e| e.to_string())?;
+        let generator = CodeGenerator::new(key, config.code_length);
+        Ok(LinkService {
+            cache: LinkCache::new(config.cache_capacity),
+            clicks: ClickBuffer::default(),
+            writer: GroupCommit::start(Arc::clone(&store)),
+            codes: CodeAllocator::new(generator, Arc::clone(&store)),
+            rules: Rules {
+                policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist),
+                default_status: config.redirect_status,
+            },
+            base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
+            store,
+        })
+    }
+
+    /// Validation rules for request bodies.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The underlying store, for probes and the CLI.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Cache lookups answered locally and lookups that went to the store.
+    pub fn cache_hits_and_misses(&self) -> (u64, u64) {
+        self.cache.hits_and_misses()
+    }
+
+    /// Group-commit counters.
+    pub fn commit_stats(&self) -> &CommitStats {
+        self.writer.stats()
+    }
+
+    /// Creates a link; returns only once it is durably committed.
+    pub async fn create(&self, spec: NewLinkSpec) -> Result<LinkRecord, AppError> {
+        let mut link = NewLink {
+            code: String::new(),
+            url: spec.url.into_string(),
+            created_at: now_ms(),
+            expires_at: spec.expires_at.map(|e| e.millis()),
+            max_clicks: spec.max_clicks.map(|m| m.get()),
+            clicks: 0,
+            redirect_status: spec.redirect_status.as_u16().into(),
+        };
+        if let Some(alias) = spec.alias {
+            link.code = alias.into_code().into_string();
+            return match self.writer.insert(link.clone()).await? {
+                Some(id) => Ok(self.created(id, link)),
+                None => Err(StoreError::Conflict.into()),
+            };
+        }
+        for _ in 0..MAX_CODE_SKIPS {
+            link.code = self.codes.next().await?.into_string();
+            if let Some(id) = self.writer.insert(link.clone()).await? {
+                return Ok(self.created(id, link));
+            }
+            tracing::info!(code = %link.code, "generated code held by an alias; skipping it");
+        }
+        Err(AppError::Internal(
+            "too many generated codes were already taken".to_owned(),
+        ))
+    }
+
+    fn created(&self, id: i64, link: NewLink) -> LinkRecord {
+        let record = LinkRecord {
+            id,
+            code: link.code,
+            url: link.url,
+            created_at: link.created_at,
+            expires_at: link.expires_at,
+            max_clicks: link.max_clicks,
+            clicks: link.clicks,
+            redirect_status: link.redirect_status,
+            deleted_at: None,
+        };
+        self.cache
+            .put_written(&record.code, Cached::from_record(Some(&record)));
+        record
+    }
+
+    /// Inserts links exactly as given (codes included), for `import`.
+    pub async fn import(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
+        let ids = self.store.insert_links(links).await?;
+        for link in links {
+            self.cache.invalidate(&link.code);
+        }
+        Ok(ids)
+    }
+
+    /// What a code points at, from the cache or else the store.
+    pub async fn resolve(&self, code: &str) -> Result<Cached, AppError> {
+        if let Some(hit) = self.cache.get(code) {
+            return Ok(hit);
+        }
+        let epoch = self.cache.begin_load();
+        let record = self.store.get_link(code).await?;
+        let value = Cached::from_record(record.as_ref());
+        self.cache.finish_load(code, value.clone(), epoch);
+        Ok(value)
+    }
+
+    /// Counts a click on a link with a click cap, atomically in the store;
+    /// `false` when the cap is used up (the link is then cached as gone).
+    pub async fn take_capped_click(&self, target: &Target) -> Result<bool, AppError> {
+        let epoch = self.cache.begin_load();
+        let counted = self.store.consume_click(&target.code, now_ms()).await?;
+        if !counted {
+            self.cache.finish_load(&target.code, Cached::Gone, epoch);
+        }
+        Ok(counted)
+    }
+
+    /// Whether a capped link has clicks left, without using one (for HEAD).
+    pub async fn has_clicks_left(&self, code: &str) -> Result<bool, AppError> {
+        let record = self.store.get_link(code).await?;
+        Ok(matches!(
+            Cached::from_record(record.as_ref()),
+            Cached::Live(_)
+        ))
+    }
+
+    /// Counts a click on an uncapped link, in memory.
+    pub fn record_click(&self, target: &Target) {
+        self.clicks.record(&target.code);
+    }
+
+    /// Writes buffered clicks to the store.
+    pub async fn flush_clicks(&self) -> Result<i64, StoreError> {
+        self.clicks.flush(self.store.as_ref()).await
+    }
+
+    /// Clicks counted in memory and not yet flushed.
+    pub fn pending_clicks(&self) -> i64 {
+        self.clicks.pending_total()
+    }
+
+    /// A live or expired link; deleted links are 410, unknown ones 404.
+    pub async fn get(&self, code: &str) -> Result<LinkRecord, AppError> {
+        match self.store.get_link(code).await? {
+            Some(r) if r.deleted_at.is_none() => Ok(r),
+            Some(_) => Err(AppError::Gone("that link was deleted".to_owned())),
+            None => Err(AppError::NotFound("no link has that code".to_owned())),
+        }
+    }
+
+    /// Applies a validated patch; the next redirect sees it.
+    pub async fn update(&self, code: &str, patch: &LinkPatch) -> Result<LinkRecord, AppError> {
+        if patch.max_clicks.is_some() {
+            // A new cap counts every click so far, including buffered ones.
+            self.flush_clicks().await?;
+        }
+        let updated = self.store.update_link(code, patch).await?;
+        self.cache.invalidate(code);
+        match updated {
+            Some(record) => Ok(record),
+            None => self.get(code).await,
+        }
+    }
+
+    /// Deletes a link for good; its code is never handed out again.
+    pub async fn delete(&self, code: &str) -> Result<(), AppError> {
+        let deleted = self.store.delete_link(code, now_ms()).await?;
+        self.cache.invalidate(code);
+        if deleted {
+            Ok(())
+        } else {
+            self.get(code).await.map(|_| ())
+        }
+    }
+
+    /// A page of live links.
+    pub async fn list(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+        order: Order,
+    ) -> Result<Vec<LinkRecord>, StoreError> {
+        self.store.list_links(after, limit, order).await
+    }
+
+    /// Turns expired links into tombstones; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let purged = self.store.purge_expired(now_ms(), PURGE_BATCH).await?;
+            total += purged;
+            if purged < u64::from(PURGE_BATCH) {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The public link object, including clicks not yet flushed.
+    pub fn view(&self, r: &LinkRecord) -> LinkView {
+        LinkView {
+            short_url: format!("{}/{}", self.base_url, r.code),
+            code: r.code.clone(),
+            url: r.url.clone(),
+            created_at: Some(rfc3339(r.created_at)),
+            expires_at: r.expires_at.map(rfc3339),
+            max_clicks: r.max_clicks,
+            clicks: r.clicks + self.clicks.pending_for(&r.code),
+            redirect_status: Some(r.redirect_status as u16),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The `shorty` binary: parse the command line, set up logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use shorty::cli::{self, Cli, Command};
+use shorty::telemetry::{self, LogTarget};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.load_config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("shorty: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = cli.command();
+    let target = match command {
+        Command::Serve => LogTarget::Stdout,
+        _ => LogTarget::Stderr,
+    };
+    telemetry::init(config.log_format, target);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("shorty: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(cli::run(command, config))
+}

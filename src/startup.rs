@@ -1,0 +1,174 @@
+//! Building and running the server: `Application::build` binds the
+//! listener and starts the background work, `run_until_stopped` serves until
+//! the shutdown future resolves, then drains requests and flushes clicks.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::links::LinkService;
+use crate::store;
+
+/// How often buffered clicks are written (the spec asks for at least once a second).
+pub const CLICK_FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// How often expired links are purged.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    /// Opens and migrates the store and binds the listener (port 0 picks a
+    /// free port, which tests use).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = store::connect(&config.database_url)
+            .await
+            .context("opening the store")?;
+        store.migrate().await.context("migrating the store")?;
+        let links = LinkService::start(&config, store)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let state = Arc::new(AppState {
+            links,
+            admin_token: config.admin_token.clone(),
+            allow_anonymous: config.allow_anonymous,
+        });
+        Ok(Application { listener, state })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Shared state, for tests and embedding.
+    pub fn state(&self) -> Arc<AppState> {
+        Arc::clone(&self.state)
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, gives
+    /// in-flight requests up to [`DRAIN_TIMEOUT`], and flushes clicks.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let workers = spawn_background(Arc::clone(&self.state), stop_rx.clone());
+        let app = api::router(Arc::clone(&self.state));
+        tracing::info!(addr = %self.listener.local_addr()?, "shorty listening");
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            let _ = stop_tx.send(true);
+        };
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let mut deadline_rx = stop_rx;
+        let deadline = async move {
+            stopped(&mut deadline_rx).await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        };
+        tokio::select! {
+            served = server => served.context("serving HTTP")?,
+            _ = deadline => tracing::warn!("drain timeout; dropping remaining connections"),
+        }
+        for worker in workers {
+            let _ = worker.await;
+        }
+        match self.state.links.flush_clicks().await {
+            Ok(n) => tracing::info!(clicks = n, "final click flush done"),
+            Err(e) => tracing::error!(error = %e, "final click flush failed"),
+        }
+        self.state.links.store().close().await;
+        tracing::info!("shorty stopped");
+        Ok(())
+    }
+}
+
+fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let flush_state = Arc::clone(&state);
+    let flusher = every(CLICK_FLUSH_EVERY, stop.clone(), move || {
+        let state = Arc::clone(&flush_state);
+        async move {
+            if let Err(e) = state.links.flush_clicks().await {
+                tracing::warn!(error = %e, "click flush failed; will retry");
+            }
+        }
+    });
+    let purger = every(PURGE_EVERY, stop, move || {
+        let state = Arc::clone(&state);
+        async move {
+            match state.links.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged expired links"),
+                Err(e) => tracing::warn!(error = %e, "purging expired links failed"),
+            }
+        }
+    });
+    vec![flusher, purger]
+}
+
+/// Runs `job` every `period` until `stop` turns true.
+fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, job: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => job().await,
+                _ = stopped(&mut stop) => return,
+            }
+        }
+    })
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,244 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! All writes go through a single connection (SQLite has one writer anyway,
+//! and this avoids `SQLITE_BUSY` between our own connections); reads use a
+//! separate pool and run concurrently with writes thanks to WAL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+
+const COLUMNS: &str =
+    "id, code, url, created_at, expires_at, max_clicks, clicks, redirect_status, deleted_at";
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH`).
+    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("bad sqlite url: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: every commit is fsynced before a 201 is sent, so an
+            // acknowledged create survives a power cut, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(reader_count())
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { read, write })
+    }
+}
+
+fn reader_count() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores as u32 * 2).clamp(2, 16)
+}
+
+fn record(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRecord, sqlx::Error> {
+    Ok(LinkRecord {
+        id: row.try_get(0)?,
+        code: row.try_get(1)?,
+        url: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        expires_at: row.try_get(4)?,
+        max_clicks: row.try_get(5)?,
+        clicks: row.try_get(6)?,
+        redirect_status: row.try_get(7)?,
+        deleted_at: row.try_get(8)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/sqlite").run(&self.write).await?;
+        Ok(())
+    }
+
+    async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut inserted = Vec::with_capacity(links.len());
+        for link in links {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
+            )
+            .bind(&link.code)
+            .bind(&link.url)
+            .bind(link.created_at)
+            .bind(link.expires_at)
+            .bind(link.max_clicks)
+            .bind(link.clicks)
+            .bind(link.redirect_status)
+            .fetch_optional(&mut *tx)
+            .await?;
+            inserted.push(id);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE code = ?"))
+            .bind(code)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
+    async fn list_links(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+        order: Order,
+    ) -> Result<Vec<LinkRecord>, StoreError> {
+        let sql = match order {
+            Order::NewestFirst => format!(
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?"
+            ),
+            Order::OldestFirst => format!(
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id > ? ORDER BY id ASC LIMIT ?"
+            ),
+        };
+        let after = after.unwrap_or(match order {
+            Order::NewestFirst => i64::MAX,
+            Order::OldestFirst => 0,
+        });
+        let rows = sqlx::query(&sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_link(
+        &self,
+        code: &str,
+        patch: &LinkPatch,
+    ) -> Result<Option<LinkRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE links SET \
+               url = COALESCE(?, url), \
+               expires_at = CASE WHEN ? THEN ? ELSE expires_at END, \
+               max_clicks = CASE WHEN ? THEN ? ELSE max_clicks END, \
+               redirect_status = COALESCE(?, redirect_status) \
+             WHERE code = ? AND deleted_at IS NULL RETURNING {COLUMNS}"
+        ))
+        .bind(patch.url.as_deref())
+        .bind(patch.expires_at.is_some())
+        .bind(patch.expires_at.flatten())
+        .bind(patch.max_clicks.is_some())
+        .bind(patch.max_clicks.flatten())
+        .bind(patch.redirect_status)
+        .bind(code)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
+    async fn delete_link(&self, code: &str, now: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE links SET deleted_at = ? WHERE code = ? AND deleted_at IS NULL")
+                .bind(now)
+                .bind(code)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE links SET clicks = clicks + 1 \
+             WHERE code = ? AND deleted_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > ?) \
+               AND (max_clicks IS NULL OR clicks < max_clicks)",
+        )
+        .bind(code)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_clicks(&self, counts: &[(String, i64)]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        for (code, n) in counts {
+            sqlx::query("UPDATE links SET clicks = clicks + ? WHERE code = ?")
+                .bind(n)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {
+        let next: i64 = sqlx::query_scalar(
+            "UPDATE counters SET next = next + ? WHERE name = 'links' RETURNING next",
+        )
+        .bind(count as i64)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(next as u64 - count)
+    }
+
+    async fn code_key(&self) -> Result<u64, StoreError> {
+        let fresh: u64 = rand::random();
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('code_key', ?) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(fresh.to_string())
+        .execute(&self.write)
+        .await?;
+        let stored: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'code_key'")
+            .fetch_one(&self.write)
+            .await?;
+        stored
+            .parse()
+            .map_err(|_| StoreError::Other("corrupt code_key in meta table".to_owned()))
+    }
+
+    async fn purge_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE links SET url = '', deleted_at = expires_at WHERE id IN ( \
+               SELECT id FROM links WHERE expires_at IS NOT NULL AND deleted_at IS NULL \
+                 AND expires_at <= ? LIMIT ?)",
+        )
+        .bind(now)
+        .bind(limit)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}

@@ -1,0 +1,29 @@
+//! Logging setup: JSON lines by default, pretty for terminals.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Where log lines go: the server logs to stdout; CLI commands log to
+/// stderr so that `export` output stays clean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogTarget {
+    Stdout,
+    Stderr,
+}
+
+/// Installs the global subscriber; `RUST_LOG` overrides the `info` default.
+pub fn init(format: LogFormat, target: LogTarget) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match (format, target) {
+        (LogFormat::Json, LogTarget::Stdout) => builder.json().try_init(),
+        (LogFormat::Json, LogTarget::Stderr) => {
+            builder.json().with_writer(std::io::stderr).try_init()
+        }
+        (LogFormat::Pretty, LogTarget::Stdout) => builder.try_init(),
+        (LogFormat::Pretty, LogTarget::Stderr) => builder.with_writer(std::io::stderr).try_init(),
+    };
+    // A second init (tests, embedding) keeps the first subscriber.
+    let _ = result;
+}

@@ -1,0 +1,1 @@
+//! Process-level tests; filled in by a later commit.

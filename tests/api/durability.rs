@@ -1,0 +1,74 @@
+//! Durability: WAL mode, group commit and background purging.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::helpers::{code_of, spawn_app};
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode() {
+    let app = spawn_app().await;
+    let url = format!("sqlite://{}", app.db_path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn concurrent_creates_share_transactions() {
+    let app = spawn_app().await;
+    let urls: Vec<String> = (0..300)
+        .map(|i| format!("https://example.com/{i}"))
+        .collect();
+    let creates = urls.iter().map(|url| app.create(url));
+    let links = futures::future::join_all(creates).await;
+    let codes: HashSet<String> = links.iter().map(code_of).collect();
+    assert_eq!(codes.len(), 300);
+    let stats = app.state.links.commit_stats();
+    let transactions = stats.transactions.load(Ordering::Relaxed);
+    assert_eq!(stats.links.load(Ordering::Relaxed), 300);
+    assert!(
+        transactions < 300,
+        "no grouping: {transactions} transactions for 300 creates"
+    );
+}
+
+#[tokio::test]
+async fn expired_links_are_purged_to_tombstones() {
+    let app = spawn_app().await;
+    let short = code_of(
+        &app.create_with(json!({ "url": "https://example.com/secret", "ttl": 1 }))
+            .await,
+    );
+    let kept = code_of(
+        &app.create_with(json!({ "url": "https://example.com/", "ttl": 3600 }))
+            .await,
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.state.links.purge_expired().await.unwrap(), 1);
+    let store = app.state.links.store();
+    let purged = store.get_link(&short).await.unwrap().unwrap();
+    assert_eq!(purged.url, "");
+    assert!(purged.deleted_at.is_some());
+    assert!(store
+        .get_link(&kept)
+        .await
+        .unwrap()
+        .unwrap()
+        .deleted_at
+        .is_none());
+    assert_eq!(app.follow(&short).await.status(), StatusCode::GONE);
+    // The code stays taken.
+    let again = app
+        .create_link(json!({ "url": "https://example.com/", "alias": short }))
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}

@@ -1,0 +1,197 @@
+//! `spawn_app()` and `TestApp`, the harness every API test uses.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use shorty::api::AppState;
+use shorty::config::{Config, ConfigLayer, LogFormat};
+use shorty::startup::Application;
+use shorty::telemetry::{self, LogTarget};
+use tempfile::TempDir;
+
+/// The admin token every test app is started with.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A running server plus what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: Arc<AppState>,
+    pub db_path: PathBuf,
+    pub _dir: TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+static LOGGING: Once = Once::new();
+
+fn init_logging() {
+    LOGGING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            telemetry::init(LogFormat::Pretty, LogTarget::Stderr);
+        }
+    });
+}
+
+/// Starts a server with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `configure` has adjusted the config layer.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp {
+    init_logging();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("shorty.db");
+    let mut layer = ConfigLayer {
+        listen: Some("127.0.0.1:0".into()),
+        base_url: Some("https://sho.rt".into()),
+        database_url: Some(format!("sqlite://{}", db_path.display())),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..ConfigLayer::default()
+    };
+    configure(&mut layer);
+    let config = Config::resolve(layer).expect("valid test config");
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        client,
+        state,
+        db_path,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    /// A request to `path` carrying the admin token.
+    pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.address, path))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// A request to `path` with no credentials.
+    pub fn anon(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.address, path))
+    }
+
+    /// `POST /api/v1/links` with `body`, anonymously.
+    pub async fn create_link(&self, body: Value) -> Response {
+        self.anon(Method::POST, "/api/v1/links")
+            .json(&body)
+            .send()
+            .await
+            .expect("create request")
+    }
+
+    /// Creates a link to `url` and returns the link object; panics unless 201.
+    pub async fn create(&self, url: &str) -> Value {
+        self.create_with(json!({ "url": url })).await
+    }
+
+    /// Creates a link from `body` and returns the link object; panics unless 201.
+    pub async fn create_with(&self, body: Value) -> Value {
+        let response = self.create_link(body.clone()).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, StatusCode::CREATED, "create {body} failed: {text}");
+        serde_json::from_str(&text).expect("link json")
+    }
+
+    /// `GET /{code}` without following the redirect.
+    pub async fn follow(&self, code: &str) -> Response {
+        self.anon(Method::GET, &format!("/{code}"))
+            .send()
+            .await
+            .expect("redirect request")
+    }
+
+    /// `HEAD /{code}`.
+    pub async fn head(&self, code: &str) -> Response {
+        self.anon(Method::HEAD, &format!("/{code}"))
+            .send()
+            .await
+            .expect("head request")
+    }
+
+    /// `GET /api/v1/links/{code}` as admin.
+    pub async fn get_link(&self, code: &str) -> Response {
+        self.admin(Method::GET, &format!("/api/v1/links/{code}"))
+            .send()
+            .await
+            .expect("get request")
+    }
+
+    /// `PATCH /api/v1/links/{code}` as admin.
+    pub async fn patch_link(&self, code: &str, body: Value) -> Response {
+        self.admin(Method::PATCH, &format!("/api/v1/links/{code}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("patch request")
+    }
+
+    /// `DELETE /api/v1/links/{code}` as admin.
+    pub async fn delete_link(&self, code: &str) -> Response {
+        self.admin(Method::DELETE, &format!("/api/v1/links/{code}"))
+            .send()
+            .await
+            .expect("delete request")
+    }
+
+    /// `POST /api/v1/links/batch` as admin.
+    pub async fn batch(&self, items: Value) -> Response {
+        self.admin(Method::POST, "/api/v1/links/batch")
+            .json(&items)
+            .send()
+            .await
+            .expect("batch request")
+    }
+
+    /// Asserts the server still answers its liveness probe.
+    pub async fn assert_healthy(&self) {
+        let health = self
+            .anon(Method::GET, "/_health")
+            .send()
+            .await
+            .expect("health");
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+}
+
+/// The `code` field of a link object.
+pub fn code_of(link: &Value) -> String {
+    link["code"].as_str().expect("code").to_owned()
+}
+
+/// Reads a problem+json response, checking its content type and status.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem json");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+    body
+}
+
+/// Path of the built `shorty` binary.
+pub fn shorty_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_shorty")
+}

@@ -1,0 +1,14 @@
+//! Integration tests: one binary, each test against a real server on port 0
+//! with a fresh SQLite store. Set TEST_LOG=1 to see server logs.
+
+mod binary;
+mod cache;
+mod cli;
+mod codes;
+mod config;
+mod durability;
+mod errors;
+mod helpers;
+mod lifecycle;
+mod links;
+mod redirect;

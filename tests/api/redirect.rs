@@ -1,0 +1,146 @@
+//! `GET`/`HEAD /{code}`: statuses, headers, gone links and click counting.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{code_of, problem, spawn_app};
+
+#[tokio::test]
+async fn each_status_gets_its_cache_control() {
+    let app = spawn_app().await;
+    for (status, cache_control) in [
+        (301, "public, max-age=86400"),
+        (302, "private, no-store"),
+        (307, "private, no-store"),
+        (308, "public, max-age=86400"),
+    ] {
+        let link = app
+            .create_with(json!({ "url": "https://example.com/x", "redirect_status": status }))
+            .await;
+        let response = app.follow(&code_of(&link)).await;
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["cache-control"], cache_control);
+        assert_eq!(response.headers()["location"], "https://example.com/x");
+        assert!(response.bytes().await.unwrap().len() <= 16);
+    }
+}
+
+#[tokio::test]
+async fn location_is_the_stored_url_byte_for_byte() {
+    let app = spawn_app().await;
+    for url in [
+        "https://example.com/a?b=c&d=%20e#frag",
+        "https://example.com/p%C3%A9?q=%E2%9C%93",
+        "http://127.0.0.1:8081/x;y?z",
+        "https://xn--bcher-kva.de/",
+        "https://example.com/~user/a+b/?empty=&x=1",
+    ] {
+        let link = app.create(url).await;
+        let stored = link["url"].as_str().unwrap().to_owned();
+        let response = app.follow(&code_of(&link)).await;
+        assert_eq!(response.headers()["location"].as_bytes(), stored.as_bytes());
+        // Fresh from the store too, not only from the cache.
+        let fresh: Value = app.get_link(&code_of(&link)).await.json().await.unwrap();
+        assert_eq!(fresh["url"].as_str().unwrap(), stored);
+    }
+}
+
+#[tokio::test]
+async fn unknown_codes_are_404_and_head_works() {
+    let app = spawn_app().await;
+    problem(app.follow("nosuchcode").await, StatusCode::NOT_FOUND).await;
+    let code = code_of(&app.create("https://example.com/").await);
+    let head = app.head(&code).await;
+    assert_eq!(head.status(), StatusCode::FOUND);
+    assert_eq!(head.headers()["location"], "https://example.com/");
+    assert_eq!(app.head("nosuchcode").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn expired_and_deleted_links_are_410() {
+    let app = spawn_app().await;
+    let short = code_of(
+        &app.create_with(json!({ "url": "https://example.com/", "ttl": 1 }))
+            .await,
+    );
+    assert_eq!(app.follow(&short).await.status(), StatusCode::FOUND);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    problem(app.follow(&short).await, StatusCode::GONE).await;
+    assert_eq!(app.head(&short).await.status(), StatusCode::GONE);
+
+    let doomed = code_of(&app.create("https://example.com/").await);
+    assert_eq!(app.follow(&doomed).await.status(), StatusCode::FOUND);
+    app.delete_link(&doomed).await;
+    problem(app.follow(&doomed).await, StatusCode::GONE).await;
+}
+
+#[tokio::test]
+async fn get_counts_clicks_and_head_does_not() {
+    let app = spawn_app().await;
+    let code = code_of(&app.create("https://example.com/").await);
+    for _ in 0..3 {
+        app.follow(&code).await;
+    }
+    for _ in 0..2 {
+        app.head(&code).await;
+    }
+    let link: Value = app.get_link(&code).await.json().await.unwrap();
+    assert_eq!(link["clicks"], 3);
+}
+
+#[tokio::test]
+async fn clicks_reach_the_store_within_a_second() {
+    let app = spawn_app().await;
+    let code = code_of(&app.create("https://example.com/").await);
+    for _ in 0..4 {
+        app.follow(&code).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.state.links.pending_clicks(), 0);
+    let stored = app
+        .state
+        .links
+        .store()
+        .get_link(&code)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.clicks, 4);
+}
+
+#[tokio::test]
+async fn max_clicks_holds_exactly_under_concurrent_clicks() {
+    let app = spawn_app().await;
+    let code = code_of(
+        &app.create_with(json!({ "url": "https://example.com/", "max_clicks": 5 }))
+            .await,
+    );
+    let clicks = (0..50).map(|_| app.follow(&code));
+    let statuses: Vec<StatusCode> = futures::future::join_all(clicks)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    let redirected = statuses.iter().filter(|s| **s == StatusCode::FOUND).count();
+    let gone = statuses.iter().filter(|s| **s == StatusCode::GONE).count();
+    assert_eq!((redirected, gone), (5, 45), "{statuses:?}");
+    let link: Value = app.get_link(&code).await.json().await.unwrap();
+    assert_eq!(link["clicks"], 5);
+    assert_eq!(app.head(&code).await.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn head_does_not_use_up_a_capped_link() {
+    let app = spawn_app().await;
+    let code = code_of(
+        &app.create_with(json!({ "url": "https://example.com/", "max_clicks": 1 }))
+            .await,
+    );
+    for _ in 0..3 {
+        assert_eq!(app.head(&code).await.status(), StatusCode::FOUND);
+    }
+    assert_eq!(app.follow(&code).await.status(), StatusCode::FOUND);
+    problem(app.follow(&code).await, StatusCode::GONE).await;
+}
