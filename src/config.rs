@@ -156,7 +156,22 @@ impl ConfigLayer {
     pub fn from_file(path: &Path) -> Result<ConfigLayer, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        // The error names the line and key but does not quote the line,
+        // which may hold a secret.
+        toml::from_str(&text).map_err(|e| {
+            let Some(span) = e.span() else {
+                return format!("{}: {}", path.display(), e.message());
+            };
+            let before = &text[..span.start.min(text.len())];
+            let line_no = before.lines().count().max(1);
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let key = text[line_start..]
+                .split(['=', '\n'])
+                .next()
+                .unwrap_or("")
+                .trim();
+            format!("{}:{line_no}: {key}: {}", path.display(), e.message())
+        })
     }
 }
 
@@ -317,12 +332,15 @@ impl Config {
             ("redirect_rate", self.redirect_rate.map(V::Float)),
             (
                 "trusted_proxies",
-                Some(V::Array(
-                    self.trusted_proxies
-                        .iter()
-                        .map(|p| V::String(p.clone()))
-                        .collect(),
-                )),
+                (!self.trusted_proxies.is_empty()).then(|| {
+                    V::Array(
+                        self.trusted_proxies
+                            .iter()
+                            .cloned()
+                            .map(V::String)
+                            .collect(),
+                    )
+                }),
             ),
             ("otlp_endpoint", opt(&self.otlp_endpoint)),
             ("sentry_dsn", secret(&self.sentry_dsn)),
@@ -338,13 +356,16 @@ impl Config {
     }
 }
 
-/// Hides the password of a connection URL, keeping the rest readable.
+/// Hides the password of a connection URL, keeping the rest readable. A
+/// URL that does not parse but has userinfo is hidden whole, never echoed.
 fn redact_url(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("REDACTED"));
             url.to_string()
         }
-        _ => raw.to_owned(),
+        Ok(_) => raw.to_owned(),
+        Err(_) if raw.contains('@') => "REDACTED".to_owned(),
+        Err(_) => raw.to_owned(),
     }
 }

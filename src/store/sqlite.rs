@@ -4,12 +4,13 @@
 //! and this avoids `SQLITE_BUSY` between our own connections); reads use a
 //! separate pool and run concurrently with writes thanks to WAL.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 
@@ -48,6 +49,21 @@ impl SqliteStore {
     }
 }
 
+/// Rows per multi-row statement: few enough to stay far below SQLite's
+/// bound-parameter limit, many enough to amortize the per-statement cost.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Matches `RETURNING code, id` rows back to the links of a multi-row insert.
+/// A code that appears twice in one insert goes to its first occurrence,
+/// which is the row SQLite inserted.
+pub(super) fn assign_ids(links: &[NewLink], rows: Vec<(String, i64)>) -> Vec<Option<i64>> {
+    let mut inserted: HashMap<String, i64> = rows.into_iter().collect();
+    links
+        .iter()
+        .map(|link| inserted.remove(&link.code))
+        .collect()
+}
+
 fn reader_count() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores as u32 * 2).clamp(2, 16)
@@ -76,25 +92,26 @@ impl Store for SqliteStore {
 
     async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
         let mut tx = self.write.begin().await?;
-        let mut inserted = Vec::with_capacity(links.len());
-        for link in links {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING RETURNING id",
-            )
-            .bind(&link.code)
-            .bind(&link.url)
-            .bind(link.created_at)
-            .bind(link.expires_at)
-            .bind(link.max_clicks)
-            .bind(link.clicks)
-            .bind(link.redirect_status)
-            .fetch_optional(&mut *tx)
-            .await?;
-            inserted.push(id);
+        let mut ids = Vec::with_capacity(links.len());
+        for chunk in links.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) ",
+            );
+            insert.push_values(chunk, |mut row, link| {
+                row.push_bind(&link.code)
+                    .push_bind(&link.url)
+                    .push_bind(link.created_at)
+                    .push_bind(link.expires_at)
+                    .push_bind(link.max_clicks)
+                    .push_bind(link.clicks)
+                    .push_bind(link.redirect_status);
+            });
+            insert.push(" ON CONFLICT (code) DO NOTHING RETURNING code, id");
+            let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            ids.extend(assign_ids(chunk, rows));
         }
         tx.commit().await?;
-        Ok(inserted)
+        Ok(ids)
     }
 
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
@@ -182,12 +199,15 @@ impl Store for SqliteStore {
 
     async fn add_clicks(&self, counts: &[(String, i64)]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        for (code, n) in counts {
-            sqlx::query("UPDATE links SET clicks = clicks + ? WHERE code = ?")
-                .bind(n)
-                .bind(code)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+            let mut update = QueryBuilder::new(
+                "UPDATE links SET clicks = links.clicks + v.n FROM (SELECT column1 AS code, column2 AS n FROM (",
+            );
+            update.push_values(chunk, |mut row, (code, n)| {
+                row.push_bind(code).push_bind(n);
+            });
+            update.push(")) AS v WHERE links.code = v.code");
+            update.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -240,5 +260,50 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(code: &str) -> NewLink {
+        NewLink {
+            code: code.into(),
+            url: "https://example.com/".into(),
+            created_at: 0,
+            expires_at: None,
+            max_clicks: None,
+            clicks: 0,
+            redirect_status: 302,
+        }
+    }
+
+    #[test]
+    fn returned_ids_go_to_the_right_links() {
+        let links = [link("a"), link("b"), link("a"), link("c")];
+        let rows = vec![("c".to_owned(), 9), ("a".to_owned(), 7)];
+        assert_eq!(assign_ids(&links, rows), [Some(7), None, None, Some(9)]);
+    }
+
+    #[tokio::test]
+    async fn multi_row_writes_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let links: Vec<NewLink> = (0..1200).map(|i| link(&format!("c{i}"))).collect();
+        let ids = store.insert_links(&links).await.unwrap();
+        assert!(ids.iter().all(Option::is_some));
+        let again = store.insert_links(&links[..2]).await.unwrap();
+        assert_eq!(again, [None, None]);
+        let counts: Vec<(String, i64)> = (0..1200).map(|i| (format!("c{i}"), i)).collect();
+        store.add_clicks(&counts).await.unwrap();
+        store.add_clicks(&counts[..1]).await.unwrap();
+        assert_eq!(store.get_link("c1100").await.unwrap().unwrap().clicks, 1100);
+        assert_eq!(store.get_link("c0").await.unwrap().unwrap().clicks, 0);
+        let c1: Vec<(String, i64)> = vec![("c1".into(), 5)];
+        store.add_clicks(&c1).await.unwrap();
+        assert_eq!(store.get_link("c1").await.unwrap().unwrap().clicks, 6);
     }
 }
