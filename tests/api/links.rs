@@ -381,3 +381,30 @@ async fn batch_holds_at_most_1000_links() {
         .iter()
         .all(|i| i["status"] == 201));
 }
+
+#[tokio::test]
+async fn the_blocklist_file_refuses_hosts_by_suffix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blocked.txt");
+    std::fs::write(&path, "# phishing\nevil.example\nbücher.example\n").unwrap();
+    let app = spawn_app_with(|c| c.blocklist = Some(path.clone())).await;
+    for url in [
+        "https://evil.example/login",
+        "https://www.EVIL.example./",
+        "https://shop.bücher.example/",
+    ] {
+        let body = problem(
+            app.create_link(json!({ "url": url })).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("blocklist"),
+            "{url}"
+        );
+    }
+    app.create("https://notevil.example/").await;
+}
