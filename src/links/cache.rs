@@ -23,6 +23,8 @@ pub const LINK_TTL: Duration = Duration::from_secs(300);
 /// What the redirect path needs to answer for one live link, pre-built.
 #[derive(Debug)]
 pub struct Target {
+    /// The store's id, which keys the click buffer.
+    pub id: i64,
     pub code: Arc<str>,
     pub location: HeaderValue,
     pub status: StatusCode,
@@ -58,6 +60,7 @@ impl Cached {
             return Cached::Gone;
         };
         Cached::Live(Arc::new(Target {
+            id: r.id,
             code: Arc::from(r.code.as_str()),
             location,
             status,
@@ -94,7 +97,7 @@ impl Expiry<Arc<str>, Cached> for TtlByKind {
 
 /// Bounded cache of code lookups in front of the store.
 pub struct LinkCache {
-    entries: Cache<Arc<str>, Cached>,
+    entries: Cache<Arc<str>, Cached, ahash::RandomState>,
     epoch: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -107,7 +110,7 @@ impl LinkCache {
             entries: Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(TtlByKind)
-                .build(),
+                .build_with_hasher(ahash::RandomState::new()),
             epoch: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),

@@ -2,27 +2,27 @@
 //! written to the store in one transaction per flush.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
+use ahash::RandomState;
 use parking_lot::Mutex;
 
 use crate::store::{Store, StoreError};
 
-/// Clicks seen but not yet written to the store.
+/// Clicks seen but not yet written to the store, by link id.
 #[derive(Default)]
 pub struct ClickBuffer {
-    pending: Mutex<HashMap<Arc<str>, i64>>,
+    pending: Mutex<HashMap<i64, i64, RandomState>>,
 }
 
 impl ClickBuffer {
     /// Counts one click; this is all the redirect path pays.
-    pub fn record(&self, code: &Arc<str>) {
-        *self.pending.lock().entry(Arc::clone(code)).or_insert(0) += 1;
+    pub fn record(&self, link_id: i64) {
+        *self.pending.lock().entry(link_id).or_insert(0) += 1;
     }
 
-    /// Clicks on `code` that are not in the store yet.
-    pub fn pending_for(&self, code: &str) -> i64 {
-        self.pending.lock().get(code).copied().unwrap_or(0)
+    /// Clicks on a link that are not in the store yet.
+    pub fn pending_for(&self, link_id: i64) -> i64 {
+        self.pending.lock().get(&link_id).copied().unwrap_or(0)
     }
 
     /// Total clicks waiting to be written.
@@ -37,13 +37,13 @@ impl ClickBuffer {
         if batch.is_empty() {
             return Ok(0);
         }
-        let counts: Vec<(String, i64)> = batch.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        let counts: Vec<(i64, i64)> = batch.iter().map(|(id, n)| (*id, *n)).collect();
         match store.add_clicks(&counts).await {
             Ok(()) => Ok(counts.iter().map(|(_, n)| n).sum()),
             Err(e) => {
                 let mut pending = self.pending.lock();
-                for (code, n) in batch {
-                    *pending.entry(code).or_insert(0) += n;
+                for (id, n) in batch {
+                    *pending.entry(id).or_insert(0) += n;
                 }
                 Err(e)
             }

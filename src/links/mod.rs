@@ -174,7 +174,7 @@ impl LinkService {
 
     /// Counts a click on an uncapped link, in memory.
     pub fn record_click(&self, target: &Target) {
-        self.clicks.record(&target.code);
+        self.clicks.record(target.id);
     }
 
     /// Writes buffered clicks to the store.
@@ -252,7 +252,7 @@ impl LinkService {
             created_at: Some(rfc3339(r.created_at)),
             expires_at: r.expires_at.map(rfc3339),
             max_clicks: r.max_clicks,
-            clicks: r.clicks + self.clicks.pending_for(&r.code),
+            clicks: r.clicks + self.clicks.pending_for(r.id),
             redirect_status: Some(r.redirect_status as u16),
         }
     }

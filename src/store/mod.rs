@@ -127,8 +127,8 @@ pub trait Store: Send + Sync + 'static {
     /// expiry and deletion allow it; `false` means the link is used up.
     async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError>;
 
-    /// Adds aggregated click counts in one transaction.
-    async fn add_clicks(&self, counts: &[(String, i64)]) -> Result<(), StoreError>;
+    /// Adds aggregated click counts, keyed by link id, in one transaction.
+    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError>;
 
     /// Reserves `count` counter values and returns the first one.
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError>;
