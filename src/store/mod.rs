@@ -2,6 +2,7 @@
 //! interchangeable; the backend is chosen by the `database_url` scheme.
 
 mod sqlite;
+mod sqlite_lookup;
 
 use std::sync::Arc;
 

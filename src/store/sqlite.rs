@@ -5,6 +5,7 @@
 //! separate pool and run concurrently with writes thanks to WAL.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
+use super::sqlite_lookup::InlineLookup;
 use super::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
@@ -23,6 +25,9 @@ const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Inline lookups by code; `None` for in-memory databases, which other
+    /// connections cannot see.
+    lookup: Option<InlineLookup>,
 }
 
 impl SqliteStore {
@@ -49,9 +54,16 @@ impl SqliteStore {
         let read = SqlitePoolOptions::new()
             .max_connections(reader_count())
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.pragma("cache_size", "-16384"))
+            .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
-        Ok(SqliteStore { read, write })
+        let filename = options.get_filename();
+        let lookup =
+            (filename != Path::new(":memory:")).then(|| InlineLookup::new(filename, COLUMNS));
+        Ok(SqliteStore {
+            read,
+            write,
+            lookup,
+        })
     }
 }
 
@@ -121,6 +133,9 @@ impl Store for SqliteStore {
     }
 
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
+        if let Some(lookup) = &self.lookup {
+            return lookup.get_link(code);
+        }
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE code = ?"))
             .bind(code)
             .fetch_optional(&self.read)
