@@ -11,7 +11,8 @@
 //! - [`api`]: axum routes, extractors and handlers.
 //! - [`error`]: `AppError`, rendered as problem+json.
 //! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
-//! - [`startup`]: `Application::build` and `run_until_stopped`.
+//! - [`startup`]: `Application::build` and `run_until_stopped`; [`listen`]:
+//!   one single-threaded runtime and `SO_REUSEPORT` listener per core.
 //! - [`cli`]: the command line; [`telemetry`]: logging.
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod links;
+pub mod listen;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

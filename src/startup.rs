@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::links::LinkService;
+use crate::listen;
 use crate::store;
 
 /// How often buffered clicks are written (the spec asks for at least once a second).
@@ -25,7 +25,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// A bound, ready-to-run server.
 pub struct Application {
-    listener: TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     state: Arc<AppState>,
 }
 
@@ -40,7 +40,7 @@ impl Application {
         let links = LinkService::start(&config, store)
             .await
             .map_err(anyhow::Error::msg)?;
-        let listener = TcpListener::bind(&config.listen)
+        let listeners = listen::bind_per_core(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let state = Arc::new(AppState {
@@ -48,12 +48,15 @@ impl Application {
             admin_token: config.admin_token.clone(),
             allow_anonymous: config.allow_anonymous,
         });
-        Ok(Application { listener, state })
+        Ok(Application { listeners, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(0, |a| a.port())
     }
 
     /// Shared state, for tests and embedding.
@@ -70,14 +73,15 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = spawn_background(Arc::clone(&self.state), stop_rx.clone());
         let app = api::router(Arc::clone(&self.state));
-        tracing::info!(addr = %self.listener.local_addr()?, "shorty listening");
+        let addr = self.listeners[0].local_addr()?;
+        tracing::info!(%addr, threads = self.listeners.len(), "shorty listening");
         let signal = async move {
             shutdown.await;
             tracing::info!("shutdown requested; draining in-flight requests");
             let _ = stop_tx.send(true);
         };
         tokio::spawn(signal);
-        let server = serve_per_core(self.listener, app, stop_rx.clone());
+        let server = listen::serve_per_core(self.listeners, app, stop_rx.clone());
         let mut deadline_rx = stop_rx;
         let deadline = async move {
             stopped(&mut deadline_rx).await;
@@ -98,58 +102,6 @@ impl Application {
         tracing::info!("shorty stopped");
         Ok(())
     }
-}
-
-/// Threads serving HTTP: `TOKIO_WORKER_THREADS`, else one per core.
-fn http_threads() -> usize {
-    std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-}
-
-/// Serves `app` from one single-threaded runtime per core, all accepting on
-/// the same socket (the nginx worker model). Each connection then lives on
-/// one thread: no work stealing and no cross-thread wake-ups on the hot
-/// path, which the redirect benchmark showed to matter.
-async fn serve_per_core(
-    listener: TcpListener,
-    app: axum::Router,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let listener = listener.into_std()?;
-    let mut finished = Vec::new();
-    for i in 0..http_threads() {
-        let listener = listener.try_clone()?;
-        let app = app.clone();
-        let mut stop = stop.clone();
-        let (done, finished_rx) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name(format!("shorty-http-{i}"))
-            .spawn(move || {
-                let served = (|| -> anyhow::Result<()> {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    runtime.block_on(async move {
-                        let listener = TcpListener::from_std(listener)?;
-                        axum::serve(listener, app)
-                            .with_graceful_shutdown(async move { stopped(&mut stop).await })
-                            .await?;
-                        Ok(())
-                    })
-                })();
-                let _ = done.send(served);
-            })?;
-        finished.push(finished_rx);
-    }
-    for thread in finished {
-        thread
-            .await
-            .map_err(|_| anyhow::anyhow!("an HTTP thread died"))??;
-    }
-    Ok(())
 }
 
 fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
@@ -194,7 +146,8 @@ where
     })
 }
 
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+/// Resolves once `stop` turns true.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 

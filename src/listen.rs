@@ -1,0 +1,90 @@
+//! The nginx worker model: one single-threaded runtime per core, each with
+//! its own `SO_REUSEPORT` listener on the same address. The kernel spreads
+//! connections evenly over the listeners and each connection stays on one
+//! thread, so the redirect path has no work stealing and no cross-thread
+//! wake-ups. The redirect benchmark measured this against tokio's
+//! work-stealing runtime (see BENCHMARKS.md).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+use crate::startup::stopped;
+
+/// Threads serving HTTP: `TOKIO_WORKER_THREADS`, else one per core.
+pub fn http_threads() -> usize {
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Binds one listener per HTTP thread on `addr`; with port 0 the first
+/// picks a free port and the rest share it.
+pub async fn bind_per_core(addr: &str) -> anyhow::Result<Vec<std::net::TcpListener>> {
+    let wanted = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .context("the address resolves to nothing")?;
+    let first = bind_one(wanted)?;
+    let actual = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..http_threads() {
+        listeners.push(bind_one(actual)?);
+    }
+    Ok(listeners)
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// Serves `app` on every listener, each from its own thread and runtime,
+/// until `stop` turns true and their connections have drained.
+pub async fn serve_per_core(
+    listeners: Vec<std::net::TcpListener>,
+    app: axum::Router,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut finished = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let app = app.clone();
+        let mut stop = stop.clone();
+        let (done, finished_rx) = oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("shorty-http-{i}"))
+            .spawn(move || {
+                let served = (|| -> anyhow::Result<()> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async move {
+                        let listener = TcpListener::from_std(listener)?;
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async move { stopped(&mut stop).await })
+                            .await?;
+                        Ok(())
+                    })
+                })();
+                let _ = done.send(served);
+            })?;
+        finished.push(finished_rx);
+    }
+    for thread in finished {
+        thread
+            .await
+            .map_err(|_| anyhow::anyhow!("an HTTP thread died"))??;
+    }
+    Ok(())
+}
