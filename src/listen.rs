@@ -23,27 +23,33 @@ pub fn http_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
-/// Binds one listener per HTTP thread on `addr`; with port 0 the first
-/// picks a free port and the rest share it.
+/// Binds one listener per HTTP thread on `addr`; with port 0 they share
+/// one free port.
+///
+/// `SO_REUSEPORT` would also let a second shorty bind the same port and
+/// silently take half the connections, so the address is first bound
+/// exclusively: if anything listens there already, this fails with "address
+/// in use" as a plain bind would.
 pub async fn bind_per_core(addr: &str) -> anyhow::Result<Vec<std::net::TcpListener>> {
     let wanted = tokio::net::lookup_host(addr)
         .await?
         .next()
         .context("the address resolves to nothing")?;
-    let first = bind_one(wanted)?;
-    let actual = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..http_threads() {
-        listeners.push(bind_one(actual)?);
-    }
-    Ok(listeners)
+    let probe = bind_one(wanted, false)?;
+    let actual = probe.local_addr()?;
+    drop(probe);
+    (0..http_threads())
+        .map(|_| bind_one(actual, true).map_err(anyhow::Error::from))
+        .collect()
 }
 
-fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+fn bind_one(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     #[cfg(all(unix, not(target_os = "solaris"), not(target_os = "illumos")))]
-    socket.set_reuse_port(true)?;
+    socket.set_reuse_port(shared)?;
+    #[cfg(not(all(unix, not(target_os = "solaris"), not(target_os = "illumos"))))]
+    let _ = shared;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;

@@ -110,7 +110,10 @@ mod tests {
             redact_url("postgres://shorty:s3cret@db:5432/shorty"),
             "postgres://shorty:REDACTED@db:5432/shorty"
         );
-        assert_eq!(redact_url("redis://localhost:6379"), "redis://localhost:6379");
+        assert_eq!(
+            redact_url("redis://localhost:6379"),
+            "redis://localhost:6379"
+        );
         assert_eq!(redact_url("sqlite://shorty.db"), "sqlite://shorty.db");
         // Unescaped '/' or '#' in a password makes the URL unparseable.
         let odd = "postgres://u:pa/ss#1@db/x";

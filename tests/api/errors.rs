@@ -170,3 +170,14 @@ async fn probes_answer() {
         .unwrap();
     assert_eq!(ready["checks"]["store"], "ok");
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_port_is_refused() {
+    let app = spawn_app().await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let taken = shorty::listen::bind_per_core(&format!("127.0.0.1:{port}")).await;
+    let err = taken.expect_err("a second bind on a served port must fail");
+    let io = err.downcast_ref::<std::io::Error>().expect("an io error");
+    assert_eq!(io.kind(), std::io::ErrorKind::AddrInUse);
+    app.assert_healthy().await;
+}
