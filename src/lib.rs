@@ -4,7 +4,8 @@
 //!
 //! - [`domain`]: validated value types (`Code`, `Alias`, `TargetUrl`, …) and
 //!   the keyed code bijection. Handlers only see values that passed these.
-//! - [`store`]: the `Store` trait and its SQLite implementation, with
+//! - [`store`]: the `Store` trait and its SQLite implementation (sqlx, plus
+//!   inline rusqlite lookups by code for the redirect path), with
 //!   migrations under `migrations/sqlite`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, group commit and counter blocks.
