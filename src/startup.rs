@@ -36,6 +36,13 @@ impl Application {
     /// Opens and migrates the store and binds the listener (port 0 picks a
     /// free port, which tests use).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        if config.redis_url.is_some() {
+            tracing::warn!(
+                "redis_url is set, but this build has no Redis support yet: \
+                 caching, code blocks and invalidation stay in-process, so \
+                 do not run several instances against one store"
+            );
+        }
         let store = store::connect(&config.database_url)
             .await
             .context("opening the store")?;

@@ -103,6 +103,25 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// Proof that the caller holds the admin token. As an extractor it runs
+/// before the body is read, so anonymous callers get 401 without making the
+/// server parse a 2 MiB batch first.
+pub struct Admin;
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, AppError> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .require_admin()?;
+        Ok(Admin)
+    }
+}
+
 /// Compares secrets without leaking, through timing, where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::extract::{ApiJson, ApiQuery, Caller, CodePath};
+use super::extract::{Admin, ApiJson, ApiQuery, Caller, CodePath};
 use super::AppState;
 use crate::error::{AppError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
@@ -54,6 +54,9 @@ pub enum BatchItem {
 
 impl BatchItem {
     fn failed(e: AppError) -> BatchItem {
+        if e.status().is_server_error() {
+            tracing::error!(error = %e, "batch item failed");
+        }
         BatchItem::Failed {
             status: e.status().as_u16(),
             error: e.problem(),
@@ -64,10 +67,9 @@ impl BatchItem {
 /// Creates up to 1000 links; each item succeeds or fails on its own.
 pub async fn create_batch(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _admin: Admin,
     ApiJson(items): ApiJson<Vec<Value>>,
 ) -> Result<Json<Value>, AppError> {
-    caller.require_admin()?;
     if items.len() > MAX_BATCH {
         return Err(AppError::invalid(
             "items",
@@ -111,10 +113,9 @@ pub struct ListQuery {
 /// Lists live links, newest first, a page at a time.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _admin: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, AppError> {
-    caller.require_admin()?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::BadRequest(format!(
@@ -149,10 +150,9 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
 /// Shows one link.
 pub async fn show(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _admin: Admin,
     CodePath(code): CodePath,
 ) -> Result<Json<LinkView>, AppError> {
-    caller.require_admin()?;
     let record = state.links.get(code.as_str()).await?;
     Ok(Json(state.links.view(&record)))
 }
@@ -160,11 +160,10 @@ pub async fn show(
 /// Changes a link's URL, expiry, click cap or status.
 pub async fn update(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _admin: Admin,
     CodePath(code): CodePath,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<LinkView>, AppError> {
-    caller.require_admin()?;
     let patch = body.validate(state.links.rules(), now_ms())?;
     let record = state.links.update(code.as_str(), &patch).await?;
     Ok(Json(state.links.view(&record)))
@@ -173,10 +172,9 @@ pub async fn update(
 /// Deletes a link; its code is never reused.
 pub async fn remove(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    _admin: Admin,
     CodePath(code): CodePath,
 ) -> Result<StatusCode, AppError> {
-    caller.require_admin()?;
     state.links.delete(code.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ use chrono::DateTime;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
-use crate::domain::alias::RESERVED;
+use crate::domain::alias::is_reserved;
 use crate::domain::{Code, RedirectStatus, TargetUrl};
 use crate::links::view::{now_ms, LinkView};
 use crate::links::LinkService;
@@ -118,7 +118,7 @@ async fn write_chunk(
 fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLink, String> {
     let view: LinkView = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let code = Code::parse(&view.code)
-        .filter(|c| !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(c.as_str())))
+        .filter(|c| !is_reserved(c.as_str()))
         .ok_or_else(|| format!("{:?} is not a usable code", view.code))?;
     let url = TargetUrl::parse(&view.url, &links.rules().policy)?;
     let time = |field: &str, raw: &str| {

@@ -72,7 +72,14 @@ impl Config {
                     )
                 }),
             ),
-            ("otlp_endpoint", opt(&self.otlp_endpoint)),
+            (
+                "otlp_endpoint",
+                self.otlp_endpoint
+                    .as_deref()
+                    .map(redact_url)
+                    .as_deref()
+                    .and_then(s),
+            ),
             ("sentry_dsn", secret(&self.sentry_dsn)),
         ];
         let mut out = String::new();

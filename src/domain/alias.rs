@@ -21,6 +21,11 @@ pub const RESERVED: &[&str] = &[
     "ui",
 ];
 
+/// True for the paths the service keeps for itself, in any case.
+pub fn is_reserved(code: &str) -> bool {
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(code))
+}
+
 /// A custom code that is well formed and not reserved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alias(Code);
@@ -47,7 +52,7 @@ impl Alias {
         }
         // Reserved words are matched without regard to case: proxies and
         // people both fold case, and `/API` must not shadow the API.
-        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(raw)) {
+        if is_reserved(raw) {
             return Err(AliasError::Reserved(raw.to_owned()));
         }
         let code = Code::parse(raw).ok_or(AliasError::Charset)?;

@@ -2,6 +2,7 @@
 //! written to the store in one transaction per flush.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ahash::RandomState;
 use parking_lot::Mutex;
@@ -12,6 +13,10 @@ use crate::store::{Store, StoreError};
 #[derive(Default)]
 pub struct ClickBuffer {
     pending: Mutex<HashMap<i64, i64, RandomState>>,
+    /// Held from taking a batch until it is committed or restored, so a
+    /// caller that must see every click in the store (a capped link) can
+    /// wait for a flush in progress.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl ClickBuffer {
@@ -32,7 +37,35 @@ impl ClickBuffer {
 
     /// Writes everything buffered; on failure the counts go back into the
     /// buffer so no click is lost. Returns how many clicks were written.
-    pub async fn flush(&self, store: &dyn Store) -> Result<i64, StoreError> {
+    ///
+    /// The write runs in its own task, so a caller that is cancelled (a
+    /// client hanging up) cannot drop a taken batch on the floor.
+    pub async fn flush(self: &Arc<Self>, store: &Arc<dyn Store>) -> Result<i64, StoreError> {
+        let (buffer, store) = (Arc::clone(self), Arc::clone(store));
+        tokio::spawn(async move {
+            let _flushing = buffer.flushing.lock().await;
+            buffer.write_pending(store.as_ref()).await
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("click flush task failed: {e}")))?
+    }
+
+    /// Makes sure every click on `link_id` seen so far is in the store:
+    /// waits for a flush in progress and flushes if this link has clicks
+    /// buffered. Capped links call this before counting a click in the store.
+    pub async fn settle(
+        self: &Arc<Self>,
+        store: &Arc<dyn Store>,
+        link_id: i64,
+    ) -> Result<(), StoreError> {
+        drop(self.flushing.lock().await);
+        if self.pending_for(link_id) > 0 {
+            self.flush(store).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_pending(&self, store: &dyn Store) -> Result<i64, StoreError> {
         let batch = std::mem::take(&mut *self.pending.lock());
         if batch.is_empty() {
             return Ok(0);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::domain::alias::is_reserved;
 use crate::domain::{Code, CodeGenerator};
 use crate::store::{Store, StoreError};
 
@@ -29,15 +30,21 @@ impl CodeAllocator {
         }
     }
 
-    /// The next fresh code.
+    /// The next fresh code. Counter values whose code is a reserved word
+    /// (`healthz` and `metrics` have seven letters) are passed over.
     pub async fn next(&self) -> Result<Code, StoreError> {
         let mut block = self.block.lock().await;
-        if block.is_empty() {
-            let first = self.store.reserve_counter_block(BLOCK_SIZE).await?;
-            *block = first..first + BLOCK_SIZE;
+        loop {
+            if block.is_empty() {
+                let first = self.store.reserve_counter_block(BLOCK_SIZE).await?;
+                *block = first..first + BLOCK_SIZE;
+            }
+            let n = block.start;
+            block.start += 1;
+            let code = self.generator.code_for(n);
+            if !is_reserved(code.as_str()) {
+                return Ok(code);
+            }
         }
-        let n = block.start;
-        block.start += 1;
-        Ok(self.generator.code_for(n))
     }
 }

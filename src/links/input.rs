@@ -104,16 +104,23 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// `url` and `redirect_status` can be changed but not cleared.
+fn not_null<T>(value: Option<T>) -> Result<T, String> {
+    value.ok_or_else(|| "this field cannot be null".to_owned())
+}
+
 /// `PATCH /api/v1/links/{code}` body.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
-    pub url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub url: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub expires_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub max_clicks: Option<Option<i64>>,
-    pub redirect_status: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    pub redirect_status: Option<Option<i64>>,
 }
 
 impl PatchBody {
@@ -123,6 +130,7 @@ impl PatchBody {
         let patch = LinkPatch {
             url: self
                 .url
+                .and_then(|u| errors.check("url", not_null(u)))
                 .and_then(|u| errors.check("url", TargetUrl::parse(&u, &rules.policy)))
                 .map(TargetUrl::into_string),
             expires_at: self.expires_at.map(|at| {
@@ -135,6 +143,7 @@ impl PatchBody {
             }),
             redirect_status: self
                 .redirect_status
+                .and_then(|s| errors.check("redirect_status", not_null(s)))
                 .and_then(|s| errors.check("redirect_status", RedirectStatus::parse(s)))
                 .map(|s| s.as_u16().into()),
         };

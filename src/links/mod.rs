@@ -34,7 +34,7 @@ const PURGE_BATCH: u32 = 1000;
 pub struct LinkService {
     store: Arc<dyn Store>,
     cache: LinkCache,
-    clicks: ClickBuffer,
+    clicks: Arc<ClickBuffer>,
     writer: GroupCommit,
     codes: CodeAllocator,
     rules: Rules,
@@ -52,7 +52,7 @@ impl LinkService {
         let generator = CodeGenerator::new(key, config.code_length);
         Ok(LinkService {
             cache: LinkCache::new(config.cache_capacity),
-            clicks: ClickBuffer::default(),
+            clicks: Arc::default(),
             writer: GroupCommit::start(Arc::clone(&store)),
             codes: CodeAllocator::new(generator, Arc::clone(&store)),
             rules: Rules {
@@ -155,6 +155,8 @@ impl LinkService {
     /// Counts a click on a link with a click cap, atomically in the store;
     /// `false` when the cap is used up (the link is then cached as gone).
     pub async fn take_capped_click(&self, target: &Target) -> Result<bool, AppError> {
+        // Clicks buffered before the link got its cap must count against it.
+        self.clicks.settle(&self.store, target.id).await?;
         let epoch = self.cache.begin_load();
         let counted = self.store.consume_click(&target.code, now_ms()).await?;
         if !counted {
@@ -179,7 +181,7 @@ impl LinkService {
 
     /// Writes buffered clicks to the store.
     pub async fn flush_clicks(&self) -> Result<i64, StoreError> {
-        self.clicks.flush(self.store.as_ref()).await
+        self.clicks.flush(&self.store).await
     }
 
     /// Clicks counted in memory and not yet flushed.
@@ -198,10 +200,6 @@ impl LinkService {
 
     /// Applies a validated patch; the next redirect sees it.
     pub async fn update(&self, code: &str, patch: &LinkPatch) -> Result<LinkRecord, AppError> {
-        if patch.max_clicks.is_some() {
-            // A new cap counts every click so far, including buffered ones.
-            self.flush_clicks().await?;
-        }
         let updated = self.store.update_link(code, patch).await?;
         self.cache.invalidate(code);
         match updated {

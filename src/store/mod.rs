@@ -150,7 +150,14 @@ pub trait Store: Send + Sync + 'static {
 
 /// Opens the store named by `database_url` (`sqlite://PATH`).
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if database_url.starts_with("sqlite:") {
+    if database_url.starts_with("sqlite:")
+        && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
+    {
+        Err(StoreError::Other(
+            "an in-memory SQLite database would lose every link on exit; use sqlite://PATH"
+                .to_owned(),
+        ))
+    } else if database_url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(database_url).await?))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Err(StoreError::Other(

@@ -5,7 +5,6 @@
 //! separate pool and run concurrently with writes thanks to WAL.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,9 +24,8 @@ const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// Inline lookups by code; `None` for in-memory databases, which other
-    /// connections cannot see.
-    lookup: Option<InlineLookup>,
+    /// Inline lookups by code for the redirect path.
+    lookup: InlineLookup,
 }
 
 impl SqliteStore {
@@ -56,9 +54,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
-        let filename = options.get_filename();
-        let lookup =
-            (filename != Path::new(":memory:")).then(|| InlineLookup::new(filename, COLUMNS));
+        let lookup = InlineLookup::new(options.get_filename(), COLUMNS);
         Ok(SqliteStore {
             read,
             write,
@@ -133,14 +129,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
-        if let Some(lookup) = &self.lookup {
-            return lookup.get_link(code);
-        }
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE code = ?"))
-            .bind(code)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(row.as_ref().map(record).transpose()?)
+        self.lookup.get_link(code)
     }
 
     async fn list_links(

@@ -408,3 +408,44 @@ async fn the_blocklist_file_refuses_hosts_by_suffix() {
     }
     app.create("https://notevil.example/").await;
 }
+
+#[tokio::test]
+async fn credentials_are_checked_before_the_body_or_the_code() {
+    let app = spawn_app().await;
+    let garbage = app
+        .anon(Method::POST, "/api/v1/links/batch")
+        .header("content-type", "text/plain")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    problem(garbage, StatusCode::UNAUTHORIZED).await;
+    let bad_code = app
+        .anon(Method::GET, "/api/v1/links/%FF")
+        .send()
+        .await
+        .unwrap();
+    problem(bad_code, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn patch_refuses_to_null_the_url_or_status() {
+    let app = spawn_app().await;
+    let code = code_of(&app.create("https://example.com/").await);
+    let response = app
+        .patch_link(&code, json!({ "url": null, "redirect_status": null }))
+        .await;
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.follow(&code).await.headers()["location"],
+        "https://example.com/"
+    );
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_is_refused_with_a_clear_error() {
+    let result = shorty::store::connect("sqlite::memory:").await;
+    let message = result.err().expect("refused").to_string();
+    assert!(message.contains("sqlite://PATH"), "{message}");
+}

@@ -149,3 +149,24 @@ async fn head_does_not_use_up_a_capped_link() {
     assert_eq!(app.follow(&code).await.status(), StatusCode::FOUND);
     problem(app.follow(&code).await, StatusCode::GONE).await;
 }
+
+#[tokio::test]
+async fn a_cap_added_later_counts_clicks_still_in_memory() {
+    let app = spawn_app().await;
+    let code = code_of(&app.create("https://example.com/").await);
+    for _ in 0..3 {
+        assert_eq!(app.follow(&code).await.status(), StatusCode::FOUND);
+    }
+    // The three clicks are most likely still buffered; a cap of 5 leaves 2.
+    app.patch_link(&code, json!({ "max_clicks": 5 })).await;
+    let clicks = (0..20).map(|_| app.follow(&code));
+    let statuses: Vec<StatusCode> = futures::future::join_all(clicks)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    let redirected = statuses.iter().filter(|s| **s == StatusCode::FOUND).count();
+    assert_eq!(redirected, 2, "{statuses:?}");
+    let link: Value = app.get_link(&code).await.json().await.unwrap();
+    assert_eq!(link["clicks"], 5);
+}
