@@ -119,6 +119,16 @@ impl TestApp {
             .expect("redirect request")
     }
 
+    /// `n` concurrent `GET /{code}`s; returns their statuses.
+    pub async fn follow_concurrently(&self, code: &str, n: usize) -> Vec<StatusCode> {
+        let clicks = (0..n).map(|_| self.follow(code));
+        futures::future::join_all(clicks)
+            .await
+            .into_iter()
+            .map(|r| r.status())
+            .collect()
+    }
+
     /// `HEAD /{code}`.
     pub async fn head(&self, code: &str) -> Response {
         self.anon(Method::HEAD, &format!("/{code}"))

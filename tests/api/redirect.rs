@@ -122,12 +122,7 @@ async fn max_clicks_holds_exactly_under_concurrent_clicks() {
         &app.create_with(json!({ "url": "https://example.com/", "max_clicks": 5 }))
             .await,
     );
-    let clicks = (0..50).map(|_| app.follow(&code));
-    let statuses: Vec<StatusCode> = futures::future::join_all(clicks)
-        .await
-        .into_iter()
-        .map(|r| r.status())
-        .collect();
+    let statuses = app.follow_concurrently(&code, 50).await;
     let redirected = statuses.iter().filter(|s| **s == StatusCode::FOUND).count();
     let gone = statuses.iter().filter(|s| **s == StatusCode::GONE).count();
     assert_eq!((redirected, gone), (5, 45), "{statuses:?}");
@@ -159,12 +154,7 @@ async fn a_cap_added_later_counts_clicks_still_in_memory() {
     }
     // The three clicks are most likely still buffered; a cap of 5 leaves 2.
     app.patch_link(&code, json!({ "max_clicks": 5 })).await;
-    let clicks = (0..20).map(|_| app.follow(&code));
-    let statuses: Vec<StatusCode> = futures::future::join_all(clicks)
-        .await
-        .into_iter()
-        .map(|r| r.status())
-        .collect();
+    let statuses = app.follow_concurrently(&code, 20).await;
     let redirected = statuses.iter().filter(|s| **s == StatusCode::FOUND).count();
     assert_eq!(redirected, 2, "{statuses:?}");
     let link: Value = app.get_link(&code).await.json().await.unwrap();
