@@ -43,7 +43,7 @@ impl Application {
                  do not run several instances against one store"
             );
         }
-        let store = store::connect(&config.database_url)
+        let store = store::connect(&config.database_url, &config.store_options())
             .await
             .context("opening the store")?;
         store.migrate().await.context("migrating the store")?;

@@ -87,7 +87,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::PrintConfig => print!("{}", config.to_redacted_toml()),
         Command::Migrate => {
-            let store = store::connect(&config.database_url).await?;
+            let store = store::connect(&config.database_url, &config.store_options()).await?;
             store.migrate().await?;
             store.close().await;
             eprintln!("migrations applied to {}", redacted_db(&config));
@@ -135,7 +135,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 }
 
 async fn open(config: &Config) -> anyhow::Result<LinkService> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect(&config.database_url, &config.store_options()).await?;
     store.migrate().await?;
     LinkService::start(config, store)
         .await

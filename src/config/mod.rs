@@ -4,6 +4,7 @@
 mod print;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
@@ -12,6 +13,7 @@ use url::Url;
 
 use crate::domain::codegen::LENGTHS;
 use crate::domain::RedirectStatus;
+use crate::store::StoreOptions;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -40,6 +42,21 @@ pub struct ConfigLayer {
     /// redis://… shared cache; unset means in-process only
     #[arg(long, env = "SHORTY_REDIS_URL", global = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel [default: shorty:]
+    #[arg(long, env = "SHORTY_REDIS_KEY_PREFIX", global = true)]
+    pub redis_key_prefix: Option<String>,
+    /// Longest wait for one Redis call before going without it [default: 250]
+    #[arg(long, env = "SHORTY_REDIS_TIMEOUT_MS", global = true)]
+    pub redis_timeout_ms: Option<u64>,
+    /// Store connections per instance [default: 16 for PostgreSQL; SQLite: 2 readers per core]
+    #[arg(long, env = "SHORTY_DB_POOL_SIZE", global = true)]
+    pub db_pool_size: Option<u32>,
+    /// Longest wait for a store connection or PostgreSQL call, in ms [default: 1500]
+    #[arg(long, env = "SHORTY_DB_TIMEOUT_MS", global = true)]
+    pub db_timeout_ms: Option<u64>,
+    /// Prepared statements cached per PostgreSQL connection; 0 disables [default: 100]
+    #[arg(long, env = "SHORTY_DB_STATEMENT_CACHE", global = true)]
+    pub db_statement_cache: Option<usize>,
     /// Bearer token with full rights; unset disables admin access
     #[arg(
         long,
@@ -133,6 +150,11 @@ impl ConfigLayer {
             base_url,
             database_url,
             redis_url,
+            redis_key_prefix,
+            redis_timeout_ms,
+            db_pool_size,
+            db_timeout_ms,
+            db_statement_cache,
             admin_token,
             allow_anonymous,
             redirect_status,
@@ -183,6 +205,11 @@ pub struct Config {
     pub base_url: Url,
     pub database_url: String,
     pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub redis_timeout: Duration,
+    pub db_pool_size: Option<u32>,
+    pub db_timeout: Duration,
+    pub db_statement_cache: usize,
     pub admin_token: Option<String>,
     pub allow_anonymous: bool,
     pub redirect_status: RedirectStatus,
@@ -247,6 +274,23 @@ impl Config {
                 return Err(format!("{name} must be a positive number"));
             }
         }
+        if layer.db_pool_size == Some(0) {
+            return Err("db_pool_size must be at least 1".to_owned());
+        }
+        let millis = [
+            ("db_timeout_ms", layer.db_timeout_ms),
+            ("redis_timeout_ms", layer.redis_timeout_ms),
+        ];
+        for (name, ms) in millis {
+            if ms.is_some_and(|ms| !(1..=60_000).contains(&ms)) {
+                return Err(format!("{name} must be between 1 and 60000"));
+            }
+        }
+        if let Some(url) = &layer.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err("redis_url must start with redis:// or rediss://".to_owned());
+            }
+        }
         let otlp_endpoint = layer
             .otlp_endpoint
             .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
@@ -257,7 +301,14 @@ impl Config {
             database_url: layer
                 .database_url
                 .unwrap_or_else(|| "sqlite://shorty.db".to_owned()),
-            redis_url: layer.redis_url,
+            redis_url: layer.redis_url.filter(|u| !u.is_empty()),
+            redis_key_prefix: layer
+                .redis_key_prefix
+                .unwrap_or_else(|| "shorty:".to_owned()),
+            redis_timeout: Duration::from_millis(layer.redis_timeout_ms.unwrap_or(250)),
+            db_pool_size: layer.db_pool_size,
+            db_timeout: Duration::from_millis(layer.db_timeout_ms.unwrap_or(1500)),
+            db_statement_cache: layer.db_statement_cache.unwrap_or(100),
             admin_token: layer.admin_token.filter(|t| !t.is_empty()),
             allow_anonymous: layer.allow_anonymous.unwrap_or(true),
             redirect_status,
@@ -276,5 +327,16 @@ impl Config {
             otlp_endpoint,
             sentry_dsn: layer.sentry_dsn,
         })
+    }
+}
+
+impl Config {
+    /// The store's connection settings.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            pool_size: self.db_pool_size,
+            timeout: self.db_timeout,
+            statement_cache: self.db_statement_cache,
+        }
     }
 }

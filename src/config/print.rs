@@ -26,6 +26,23 @@ impl Config {
                     .as_deref()
                     .and_then(s),
             ),
+            ("redis_key_prefix", s(&self.redis_key_prefix)),
+            (
+                "redis_timeout_ms",
+                Some(V::Integer(self.redis_timeout.as_millis() as i64)),
+            ),
+            (
+                "db_pool_size",
+                self.db_pool_size.map(|n| V::Integer(n.into())),
+            ),
+            (
+                "db_timeout_ms",
+                Some(V::Integer(self.db_timeout.as_millis() as i64)),
+            ),
+            (
+                "db_statement_cache",
+                Some(V::Integer(self.db_statement_cache as i64)),
+            ),
             ("admin_token", secret(&self.admin_token)),
             ("allow_anonymous", Some(V::Boolean(self.allow_anonymous))),
             (

@@ -1,13 +1,17 @@
 //! Durable storage behind one trait, so SQLite and PostgreSQL are
 //! interchangeable; the backend is chosen by the `database_url` scheme.
 
+mod postgres;
 mod sqlite;
 mod sqlite_lookup;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A stored link, live or tombstoned. Times are Unix milliseconds.
@@ -73,10 +77,21 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            // PostgreSQL's connection exceptions (08xxx) and shutdown or
+            // recovery states (57P0x): the server is going or coming back.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+            {
                 StoreError::Unavailable(e.to_string())
             }
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
             // SQLite's "database is locked" (SQLITE_BUSY) passes with time.
             sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
                 StoreError::Unavailable(e.to_string())
@@ -131,8 +146,21 @@ pub trait Store: Send + Sync + 'static {
     /// Adds aggregated click counts, keyed by link id, in one transaction.
     async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError>;
 
-    /// Reserves `count` counter values and returns the first one.
+    /// Reserves `count` values of the store's own code counter and returns
+    /// the first one. The block always starts past every value Redis has
+    /// handed out (see [`Store::record_redis_block`]).
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError>;
+
+    /// The lowest counter value that neither the store nor Redis has handed
+    /// out, as far as the store knows; Redis is moved past it when its own
+    /// counter is behind (after a restart that lost its data, say).
+    async fn counter_floor(&self) -> Result<u64, StoreError>;
+
+    /// Records that Redis handed out counter values below `end`, before any
+    /// of them is used, and returns the store counter's next value: a block
+    /// that starts below it may overlap values the store handed out, and
+    /// must be thrown away.
+    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError>;
 
     /// The store's code bijection key, created on first use.
     async fn code_key(&self) -> Result<u64, StoreError>;
@@ -148,8 +176,35 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// Opens the store named by `database_url` (`sqlite://PATH`).
-pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// Connection settings shared by both backends.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Most connections held open; `None` picks a backend default.
+    pub pool_size: Option<u32>,
+    /// Longest wait for a connection or one PostgreSQL call, so an
+    /// unreachable store turns into a quick 503.
+    pub timeout: Duration,
+    /// Prepared statements cached per connection (PostgreSQL); 0 turns the
+    /// cache off, for poolers in transaction mode.
+    pub statement_cache: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            pool_size: None,
+            timeout: Duration::from_millis(1500),
+            statement_cache: 100,
+        }
+    }
+}
+
+/// Opens the store named by `database_url` (`sqlite://PATH` or
+/// `postgres://…`).
+pub async fn connect(
+    database_url: &str,
+    options: &StoreOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("sqlite:")
         && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
     {
@@ -158,15 +213,26 @@ pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
                 .to_owned(),
         ))
     } else if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+        Ok(Arc::new(SqliteStore::connect(database_url, options).await?))
     } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Err(StoreError::Other(
-            "PostgreSQL is not supported by this build yet; use sqlite://PATH".to_owned(),
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, options).await?,
         ))
     } else {
         Err(StoreError::Other(format!(
-            "unsupported database_url {:?}: expected sqlite://PATH",
+            "unsupported database_url {:?}: expected sqlite://PATH or postgres://...",
             database_url.split(':').next().unwrap_or_default()
         )))
     }
+}
+
+/// Matches `RETURNING code, id` rows back to the links of a multi-row insert.
+/// A code that appears twice in one insert goes to its first occurrence,
+/// which is the row the store inserted.
+fn assign_ids(links: &[NewLink], rows: Vec<(String, i64)>) -> Vec<Option<i64>> {
+    let mut inserted: HashMap<String, i64> = rows.into_iter().collect();
+    links
+        .iter()
+        .map(|link| inserted.remove(&link.code))
+        .collect()
 }

@@ -4,7 +4,6 @@
 //! and this avoids `SQLITE_BUSY` between our own connections); reads use a
 //! separate pool and run concurrently with writes thanks to WAL.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::sqlite_lookup::InlineLookup;
-use super::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+use super::{assign_ids, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError, StoreOptions};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
@@ -30,7 +29,10 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://PATH`).
-    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+    pub async fn connect(
+        url: &str,
+        store_options: &StoreOptions,
+    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad sqlite url: {e}")))?
             .create_if_missing(true)
@@ -50,7 +52,7 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("cache_size", "-65536"))
             .await?;
         let read = SqlitePoolOptions::new()
-            .max_connections(reader_count())
+            .max_connections(store_options.pool_size.unwrap_or_else(reader_count))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
@@ -66,17 +68,6 @@ impl SqliteStore {
 /// Rows per multi-row statement: few enough to stay far below SQLite's
 /// bound-parameter limit, many enough to amortize the per-statement cost.
 const ROWS_PER_STATEMENT: usize = 500;
-
-/// Matches `RETURNING code, id` rows back to the links of a multi-row insert.
-/// A code that appears twice in one insert goes to its first occurrence,
-/// which is the row SQLite inserted.
-pub(super) fn assign_ids(links: &[NewLink], rows: Vec<(String, i64)>) -> Vec<Option<i64>> {
-    let mut inserted: HashMap<String, i64> = rows.into_iter().collect();
-    links
-        .iter()
-        .map(|link| inserted.remove(&link.code))
-        .collect()
-}
 
 fn reader_count() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -226,12 +217,30 @@ impl Store for SqliteStore {
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {
         let next: i64 = sqlx::query_scalar(
-            "UPDATE counters SET next = next + ? WHERE name = 'links' RETURNING next",
+            "UPDATE counters SET next = MAX(next, redis_high) + ? WHERE name = 'links' RETURNING next",
         )
         .bind(count as i64)
         .fetch_one(&self.write)
         .await?;
         Ok(next as u64 - count)
+    }
+
+    async fn counter_floor(&self) -> Result<u64, StoreError> {
+        let floor: i64 =
+            sqlx::query_scalar("SELECT MAX(next, redis_high) FROM counters WHERE name = 'links'")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(floor as u64)
+    }
+
+    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError> {
+        let next: i64 = sqlx::query_scalar(
+            "UPDATE counters SET redis_high = MAX(redis_high, ?) WHERE name = 'links' RETURNING next",
+        )
+        .bind(end as i64)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(next as u64)
     }
 
     async fn code_key(&self) -> Result<u64, StoreError> {
@@ -301,7 +310,9 @@ mod tests {
     async fn multi_row_writes_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = SqliteStore::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let links: Vec<NewLink> = (0..1200).map(|i| link(&format!("c{i}"))).collect();
         let ids = store.insert_links(&links).await.unwrap();

@@ -445,7 +445,7 @@ async fn patch_refuses_to_null_the_url_or_status() {
 
 #[tokio::test]
 async fn in_memory_sqlite_is_refused_with_a_clear_error() {
-    let result = shorty::store::connect("sqlite::memory:").await;
+    let result = shorty::store::connect("sqlite::memory:", &Default::default()).await;
     let message = result.err().expect("refused").to_string();
     assert!(message.contains("sqlite://PATH"), "{message}");
 }

@@ -1,0 +1,276 @@
+//! The shared store for many instances: PostgreSQL.
+//!
+//! Every operation is one round trip. Batches (group-committed creates,
+//! click flushes) are sent as arrays and expanded with `UNNEST`, so one
+//! prepared statement serves any batch size. Each call is bounded by the
+//! configured timeout, so an unreachable server turns into a quick
+//! [`StoreError::Unavailable`] rather than a hung request.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+
+use super::{assign_ids, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError, StoreOptions};
+
+/// Link columns, with clicks summed over `links` and `link_clicks`.
+const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
+     clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
+     redirect_status, deleted_at";
+
+/// Pool size when `db_pool_size` is not set.
+const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// PostgreSQL-backed [`Store`].
+pub struct PostgresStore {
+    pool: PgPool,
+    timeout: Duration,
+}
+
+impl PostgresStore {
+    /// Connects lazily: the pool opens connections on first use, so the
+    /// server can start (and report not ready) while PostgreSQL is down.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<PostgresStore, StoreError> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(format!("bad postgres url: {e}")))?
+            .statement_cache_capacity(options.statement_cache)
+            .application_name("shorty");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.pool_size.unwrap_or(DEFAULT_POOL_SIZE))
+            .min_connections(0)
+            .acquire_timeout(options.timeout)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(connect);
+        Ok(PostgresStore {
+            pool,
+            timeout: options.timeout,
+        })
+    }
+
+    /// Runs one store call within the configured timeout.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "postgres did not answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+fn record(row: &PgRow) -> Result<LinkRecord, sqlx::Error> {
+    Ok(LinkRecord {
+        id: row.try_get(0)?,
+        code: row.try_get(1)?,
+        url: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        expires_at: row.try_get(4)?,
+        max_clicks: row.try_get(5)?,
+        clicks: row.try_get(6)?,
+        redirect_status: i64::from(row.try_get::<i32, _>(7)?),
+        deleted_at: row.try_get(8)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        // Migrations may take longer than one request's budget; the lock
+        // sqlx takes makes concurrent starts of several instances safe.
+        sqlx::migrate!("migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
+        let column = |f: fn(&NewLink) -> Option<i64>| links.iter().map(f).collect::<Vec<_>>();
+        let codes: Vec<&str> = links.iter().map(|l| l.code.as_str()).collect();
+        let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
+        let statuses: Vec<i32> = links.iter().map(|l| l.redirect_status as i32).collect();
+        let query = sqlx::query_as::<_, (String, i64)>(
+            "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[]) \
+             ON CONFLICT (code) DO NOTHING RETURNING code, id",
+        )
+        .bind(&codes)
+        .bind(&urls)
+        .bind(column(|l| Some(l.created_at)))
+        .bind(column(|l| l.expires_at))
+        .bind(column(|l| l.max_clicks))
+        .bind(column(|l| Some(l.clicks)))
+        .bind(&statuses);
+        let rows = self.bounded(query.fetch_all(&self.pool)).await?;
+        Ok(assign_ids(links, rows))
+    }
+
+    async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM links WHERE code = $1");
+        let row = self
+            .bounded(sqlx::query(&sql).bind(code).fetch_optional(&self.pool))
+            .await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
+    async fn list_links(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+        order: Order,
+    ) -> Result<Vec<LinkRecord>, StoreError> {
+        let sql = match order {
+            Order::NewestFirst => format!(
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2"
+            ),
+            Order::OldestFirst => format!(
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id > $1 ORDER BY id ASC LIMIT $2"
+            ),
+        };
+        let after = after.unwrap_or(match order {
+            Order::NewestFirst => i64::MAX,
+            Order::OldestFirst => 0,
+        });
+        let query = sqlx::query(&sql).bind(after).bind(i64::from(limit));
+        let rows = self.bounded(query.fetch_all(&self.pool)).await?;
+        Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_link(
+        &self,
+        code: &str,
+        patch: &LinkPatch,
+    ) -> Result<Option<LinkRecord>, StoreError> {
+        let sql = format!(
+            "UPDATE links SET \
+               url = COALESCE($1, url), \
+               expires_at = CASE WHEN $2 THEN $3 ELSE expires_at END, \
+               max_clicks = CASE WHEN $4 THEN $5 ELSE max_clicks END, \
+               redirect_status = COALESCE($6, redirect_status) \
+             WHERE code = $7 AND deleted_at IS NULL RETURNING {COLUMNS}"
+        );
+        let query = sqlx::query(&sql)
+            .bind(patch.url.as_deref())
+            .bind(patch.expires_at.is_some())
+            .bind(patch.expires_at.flatten())
+            .bind(patch.max_clicks.is_some())
+            .bind(patch.max_clicks.flatten())
+            .bind(patch.redirect_status.map(|s| s as i32))
+            .bind(code);
+        let row = self.bounded(query.fetch_optional(&self.pool)).await?;
+        Ok(row.as_ref().map(record).transpose()?)
+    }
+
+    async fn delete_link(&self, code: &str, now: i64) -> Result<bool, StoreError> {
+        let query =
+            sqlx::query("UPDATE links SET deleted_at = $1 WHERE code = $2 AND deleted_at IS NULL")
+                .bind(now)
+                .bind(code);
+        let done = self.bounded(query.execute(&self.pool)).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError> {
+        // The row lock serializes concurrent clicks from every instance; a
+        // waiting UPDATE re-checks the cap against the committed count.
+        let query = sqlx::query(
+            "UPDATE links SET clicks = clicks + 1 \
+             WHERE code = $1 AND deleted_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > $2) \
+               AND (max_clicks IS NULL OR max_clicks > clicks + COALESCE( \
+                 (SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0))",
+        )
+        .bind(code)
+        .bind(now);
+        let done = self.bounded(query.execute(&self.pool)).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError> {
+        // Rows are locked in id order, so two instances flushing overlapping
+        // links cannot deadlock.
+        let mut sorted = counts.to_vec();
+        sorted.sort_unstable();
+        let (ids, clicks): (Vec<i64>, Vec<i64>) = sorted.into_iter().unzip();
+        let query = sqlx::query(
+            "INSERT INTO link_clicks (link_id, clicks) \
+             SELECT * FROM UNNEST($1::int8[], $2::int8[]) \
+             ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
+        )
+        .bind(&ids)
+        .bind(&clicks);
+        self.bounded(query.execute(&self.pool)).await?;
+        Ok(())
+    }
+
+    async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {
+        let query = sqlx::query_scalar::<_, i64>(
+            "UPDATE counters SET next = GREATEST(next, redis_high) + $1 \
+             WHERE name = 'links' RETURNING next",
+        )
+        .bind(count as i64);
+        let next = self.bounded(query.fetch_one(&self.pool)).await?;
+        Ok(next as u64 - count)
+    }
+
+    async fn counter_floor(&self) -> Result<u64, StoreError> {
+        let query = sqlx::query_scalar::<_, i64>(
+            "SELECT GREATEST(next, redis_high) FROM counters WHERE name = 'links'",
+        );
+        Ok(self.bounded(query.fetch_one(&self.pool)).await? as u64)
+    }
+
+    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError> {
+        let query = sqlx::query_scalar::<_, i64>(
+            "UPDATE counters SET redis_high = GREATEST(redis_high, $1) \
+             WHERE name = 'links' RETURNING next",
+        )
+        .bind(end as i64);
+        Ok(self.bounded(query.fetch_one(&self.pool)).await? as u64)
+    }
+
+    async fn code_key(&self) -> Result<u64, StoreError> {
+        let fresh: u64 = rand::random();
+        let insert = sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('code_key', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(fresh.to_string());
+        self.bounded(insert.execute(&self.pool)).await?;
+        let select =
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'code_key'");
+        let stored = self.bounded(select.fetch_one(&self.pool)).await?;
+        stored
+            .parse()
+            .map_err(|_| StoreError::Other("corrupt code_key in meta table".to_owned()))
+    }
+
+    async fn purge_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+        // SKIP LOCKED: several instances purging at once split the work
+        // instead of queueing on the same rows.
+        let query = sqlx::query(
+            "UPDATE links SET url = '', deleted_at = expires_at WHERE id IN ( \
+               SELECT id FROM links WHERE expires_at IS NOT NULL AND deleted_at IS NULL \
+                 AND expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now)
+        .bind(i64::from(limit));
+        let done = self.bounded(query.execute(&self.pool)).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.bounded(sqlx::query("SELECT 1").execute(&self.pool))
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
