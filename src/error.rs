@@ -1,9 +1,13 @@
 //! The one error type of the HTTP layer, rendered as RFC 9457
 //! `application/problem+json`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::store::StoreError;
@@ -105,6 +109,24 @@ impl AppError {
     }
 }
 
+/// How often an outage of the store is logged while it lasts.
+const UNAVAILABLE_LOG_EVERY: Duration = Duration::from_secs(30);
+
+/// Logs that the store is unavailable once per [`UNAVAILABLE_LOG_EVERY`],
+/// with how many requests failed meanwhile, rather than once per request.
+fn log_unavailable(detail: &str) {
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    let mut last = LAST.lock();
+    if last.is_some_and(|at| at.elapsed() < UNAVAILABLE_LOG_EVERY) {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    *last = Some(Instant::now());
+    let failed_since_last_log = SUPPRESSED.swap(0, Ordering::Relaxed);
+    tracing::warn!(%detail, failed_since_last_log, "store unavailable; answering 503");
+}
+
 /// An RFC 9457 problem details document.
 #[derive(Clone, Debug, Serialize)]
 pub struct Problem {
@@ -121,7 +143,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             AppError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            AppError::Unavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+            AppError::Unavailable(detail) => log_unavailable(detail),
             _ => {}
         }
         let status = self.status();

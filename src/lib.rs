@@ -4,11 +4,14 @@
 //!
 //! - [`domain`]: validated value types (`Code`, `Alias`, `TargetUrl`, …) and
 //!   the keyed code bijection. Handlers only see values that passed these.
-//! - [`store`]: the `Store` trait and its SQLite implementation (sqlx, plus
-//!   inline rusqlite lookups by code for the redirect path), with
-//!   migrations under `migrations/sqlite`.
+//! - [`store`]: the `Store` trait with SQLite (sqlx, plus inline rusqlite
+//!   lookups by code for the redirect path) and PostgreSQL implementations,
+//!   chosen by the `database_url` scheme; migrations under
+//!   `migrations/sqlite` and `migrations/postgres`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, group commit and counter blocks.
+//! - [`shared`]: optional Redis: the shared cache layer, counter blocks and
+//!   cross-instance invalidation over pub/sub.
 //! - [`api`]: axum routes, extractors and handlers.
 //! - [`error`]: `AppError`, rendered as problem+json.
 //! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
@@ -25,6 +28,7 @@ pub mod domain;
 pub mod error;
 pub mod links;
 pub mod listen;
+pub mod shared;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

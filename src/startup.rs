@@ -3,6 +3,7 @@
 //! the shutdown future resolves, then drains requests and flushes clicks.
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::links::LinkService;
 use crate::listen;
+use crate::shared;
 use crate::store;
 
 /// How often buffered clicks are written: the spec's "at least once a
@@ -36,13 +38,6 @@ impl Application {
     /// Opens and migrates the store and binds the listener (port 0 picks a
     /// free port, which tests use).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        if config.redis_url.is_some() {
-            tracing::warn!(
-                "redis_url is set, but this build has no Redis support yet: \
-                 caching, code blocks and invalidation stay in-process, so \
-                 do not run several instances against one store"
-            );
-        }
         let store = store::connect(&config.database_url, &config.store_options())
             .await
             .context("opening the store")?;
@@ -116,13 +111,30 @@ impl Application {
 
 fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let flush_state = Arc::clone(&state);
+    // Failures are logged when they start and when they end, not every
+    // second in between; the clicks stay buffered meanwhile.
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flusher = every(CLICK_FLUSH_EVERY, stop.clone(), move || {
-        let state = Arc::clone(&flush_state);
+        let (state, failing) = (Arc::clone(&flush_state), Arc::clone(&failing));
         async move {
-            if let Err(e) = state.links.flush_clicks().await {
-                tracing::warn!(error = %e, "click flush failed; will retry");
+            let flushed = state.links.flush_clicks().await;
+            let was_failing = failing.swap(flushed.is_err(), Ordering::Relaxed);
+            match flushed {
+                Err(e) if !was_failing => {
+                    let pending = state.links.pending_clicks();
+                    tracing::warn!(error = %e, pending, "click flush failed; clicks stay buffered, retrying every second");
+                }
+                Ok(n) if was_failing => tracing::info!(clicks = n, "click flush works again"),
+                _ => {}
             }
         }
+    });
+    let subscriber = state.links.redis().map(|redis| {
+        shared::spawn_subscriber(
+            Arc::clone(redis),
+            Arc::clone(state.links.cache()),
+            stop.clone(),
+        )
     });
     let purger = every(PURGE_EVERY, stop, move || {
         let state = Arc::clone(&state);
@@ -134,7 +146,9 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             }
         }
     });
-    vec![flusher, purger]
+    let mut workers = vec![flusher, purger];
+    workers.extend(subscriber);
+    workers
 }
 
 /// Runs `job` every `period` until `stop` turns true.

@@ -1,7 +1,7 @@
 //! The in-process link cache (moka, TinyLFU admission), with brief negative
 //! entries and an epoch that keeps racing loads from re-inserting stale data.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,18 +70,32 @@ impl Cached {
     }
 }
 
-struct TtlByKind;
+/// How long entries live while cross-instance invalidation is down, which
+/// bounds how stale another instance's write can look here.
+pub const DEGRADED_TTL: Duration = Duration::from_secs(1);
 
-fn ttl(value: &Cached) -> Option<Duration> {
-    Some(match value {
-        Cached::Missing => MISS_TTL,
-        Cached::Live(_) | Cached::Gone => LINK_TTL,
-    })
+/// Entry lifetimes by kind, shortened while invalidation is degraded.
+struct TtlByKind {
+    degraded: Arc<AtomicBool>,
+}
+
+impl TtlByKind {
+    fn ttl(&self, value: &Cached) -> Option<Duration> {
+        let normal = match value {
+            Cached::Missing => MISS_TTL,
+            Cached::Live(_) | Cached::Gone => LINK_TTL,
+        };
+        Some(if self.degraded.load(Ordering::Relaxed) {
+            normal.min(DEGRADED_TTL)
+        } else {
+            normal
+        })
+    }
 }
 
 impl Expiry<Arc<str>, Cached> for TtlByKind {
     fn expire_after_create(&self, _: &Arc<str>, value: &Cached, _: Instant) -> Option<Duration> {
-        ttl(value)
+        self.ttl(value)
     }
 
     fn expire_after_update(
@@ -91,13 +105,14 @@ impl Expiry<Arc<str>, Cached> for TtlByKind {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        ttl(value)
+        self.ttl(value)
     }
 }
 
 /// Bounded cache of code lookups in front of the store.
 pub struct LinkCache {
     entries: Cache<Arc<str>, Cached, ahash::RandomState>,
+    degraded: Arc<AtomicBool>,
     epoch: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -106,11 +121,15 @@ pub struct LinkCache {
 impl LinkCache {
     /// A cache holding at most `capacity` entries.
     pub fn new(capacity: u64) -> LinkCache {
+        let degraded = Arc::new(AtomicBool::new(false));
         LinkCache {
             entries: Cache::builder()
                 .max_capacity(capacity)
-                .expire_after(TtlByKind)
+                .expire_after(TtlByKind {
+                    degraded: Arc::clone(&degraded),
+                })
                 .build_with_hasher(ahash::RandomState::new()),
+            degraded,
             epoch: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -156,6 +175,16 @@ impl LinkCache {
     pub fn put_written(&self, code: &str, value: Cached) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.entries.insert(Arc::from(code), value);
+    }
+
+    /// Switches to (or back from) one-second entry lifetimes, for while
+    /// writes on other instances cannot reach this cache. Either way the
+    /// cache is emptied, since what it holds may have missed a write.
+    pub fn set_degraded(&self, degraded: bool) {
+        if self.degraded.swap(degraded, Ordering::SeqCst) != degraded {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.entries.invalidate_all();
+        }
     }
 
     /// Forgets `code` after a write to it committed.
@@ -226,5 +255,21 @@ mod tests {
         std::thread::sleep(MISS_TTL + Duration::from_millis(200));
         assert!(cache.get("miss").is_none());
         assert!(matches!(cache.get("hit"), Some(Cached::Live(_))));
+    }
+
+    #[test]
+    fn degraded_entries_live_one_second_and_switching_empties_the_cache() {
+        let cache = LinkCache::new(100);
+        cache.put_written("old", Cached::from_record(Some(&record("old"))));
+        cache.set_degraded(true);
+        assert!(cache.get("old").is_none(), "switching must empty the cache");
+        cache.put_written("hit", Cached::from_record(Some(&record("hit"))));
+        assert!(cache.get("hit").is_some());
+        std::thread::sleep(DEGRADED_TTL + Duration::from_millis(200));
+        assert!(cache.get("hit").is_none(), "degraded entries outlived 1 s");
+        cache.set_degraded(false);
+        cache.put_written("hit", Cached::from_record(Some(&record("hit"))));
+        std::thread::sleep(DEGRADED_TTL + Duration::from_millis(200));
+        assert!(cache.get("hit").is_some(), "normal entries live longer");
     }
 }

@@ -1,4 +1,11 @@
-//! Hands out generated codes from counter blocks reserved in the store.
+//! Hands out generated codes from counter blocks: from Redis when it is
+//! configured and answers, else from the store's own counter.
+//!
+//! The two counters never overlap. Every Redis block is recorded in the
+//! store before use, and the store's counter always moves past what was
+//! recorded; a Redis block that starts below the store's counter (because
+//! the store handed out values while Redis was away, or Redis lost its
+//! data) is thrown away, and Redis is moved past the store first.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -7,27 +14,65 @@ use tokio::sync::Mutex;
 
 use crate::domain::alias::is_reserved;
 use crate::domain::{Code, CodeGenerator};
+use crate::shared::SharedRedis;
 use crate::store::{Store, StoreError};
 
 /// Counter values reserved per store round trip.
 pub const BLOCK_SIZE: u64 = 1000;
+
+/// Redis blocks tried before falling back to the store's counter.
+const REDIS_ATTEMPTS: usize = 3;
 
 /// Turns reserved counter values into codes. Values left in a block at
 /// shutdown are simply skipped: gaps are harmless, reuse never happens.
 pub struct CodeAllocator {
     generator: CodeGenerator,
     store: Arc<dyn Store>,
+    redis: Option<Arc<SharedRedis>>,
     block: Mutex<Range<u64>>,
 }
 
 impl CodeAllocator {
-    /// An allocator using the store's counter and `generator`'s bijection.
-    pub fn new(generator: CodeGenerator, store: Arc<dyn Store>) -> CodeAllocator {
+    /// An allocator using Redis's counter if given, else the store's, and
+    /// `generator`'s bijection.
+    pub fn new(
+        generator: CodeGenerator,
+        store: Arc<dyn Store>,
+        redis: Option<Arc<SharedRedis>>,
+    ) -> CodeAllocator {
         CodeAllocator {
             generator,
             store,
+            redis,
             block: Mutex::new(0..0),
         }
+    }
+
+    /// The first value of a fresh block.
+    async fn reserve(&self) -> Result<u64, StoreError> {
+        if let Some(redis) = &self.redis {
+            if let Some(first) = self.reserve_from_redis(redis).await? {
+                return Ok(first);
+            }
+        }
+        self.store.reserve_counter_block(BLOCK_SIZE).await
+    }
+
+    /// A block from Redis, or `None` when Redis cannot give a usable one.
+    async fn reserve_from_redis(&self, redis: &SharedRedis) -> Result<Option<u64>, StoreError> {
+        let mut floor = self.store.counter_floor().await?;
+        for _ in 0..REDIS_ATTEMPTS {
+            let Ok(end) = redis.counter_block(BLOCK_SIZE, floor).await else {
+                return Ok(None);
+            };
+            let store_next = self.store.record_redis_block(end).await?;
+            let first = end - BLOCK_SIZE;
+            if first >= store_next {
+                return Ok(Some(first));
+            }
+            floor = store_next;
+        }
+        Ok(None)
     }
 
     /// The next fresh code. Counter values whose code is a reserved word
@@ -36,7 +81,7 @@ impl CodeAllocator {
         let mut block = self.block.lock().await;
         loop {
             if block.is_empty() {
-                let first = self.store.reserve_counter_block(BLOCK_SIZE).await?;
+                let first = self.reserve().await?;
                 *block = first..first + BLOCK_SIZE;
             }
             let n = block.start;

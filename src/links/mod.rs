@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::{CodeGenerator, UrlPolicy};
 use crate::error::AppError;
+use crate::shared::{SharedEntry, SharedRedis};
 use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 
 use cache::{Cached, LinkCache, Target};
@@ -33,7 +34,8 @@ const PURGE_BATCH: u32 = 1000;
 /// Shared link logic; one per process.
 pub struct LinkService {
     store: Arc<dyn Store>,
-    cache: LinkCache,
+    cache: Arc<LinkCache>,
+    redis: Option<Arc<SharedRedis>>,
     clicks: Arc<ClickBuffer>,
     writer: GroupCommit,
     codes: CodeAllocator,
@@ -50,11 +52,17 @@ impl LinkService {
         };
         let key = store.code_key().await.map_err(|e| e.to_string())?;
         let generator = CodeGenerator::new(key, config.code_length);
+        let redis = SharedRedis::new(config)?;
+        let cache = Arc::new(LinkCache::new(config.cache_capacity));
+        // Until the invalidation channel is subscribed, writes on other
+        // instances cannot reach this cache.
+        cache.set_degraded(redis.is_some());
         Ok(LinkService {
-            cache: LinkCache::new(config.cache_capacity),
+            cache,
             clicks: Arc::default(),
             writer: GroupCommit::start(Arc::clone(&store)),
-            codes: CodeAllocator::new(generator, Arc::clone(&store)),
+            codes: CodeAllocator::new(generator, Arc::clone(&store), redis.clone()),
+            redis,
             rules: Rules {
                 policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist),
                 default_status: config.redirect_status,
@@ -79,6 +87,16 @@ impl LinkService {
         self.cache.hits_and_misses()
     }
 
+    /// The local cache, for the invalidation subscriber.
+    pub fn cache(&self) -> &Arc<LinkCache> {
+        &self.cache
+    }
+
+    /// The shared Redis, when configured.
+    pub fn redis(&self) -> Option<&Arc<SharedRedis>> {
+        self.redis.as_ref()
+    }
+
     /// Group-commit counters.
     pub fn commit_stats(&self) -> &CommitStats {
         self.writer.stats()
@@ -98,7 +116,11 @@ impl LinkService {
         if let Some(alias) = spec.alias {
             link.code = alias.into_code().into_string();
             return match self.writer.insert(link.clone()).await? {
-                Some(id) => Ok(self.created(id, link)),
+                Some(id) => {
+                    // Other instances may have cached the alias as unknown.
+                    self.announce(&link.code).await;
+                    Ok(self.created(id, link))
+                }
                 None => Err(StoreError::Conflict.into()),
             };
         }
@@ -128,7 +150,19 @@ impl LinkService {
         };
         self.cache
             .put_written(&record.code, Cached::from_record(Some(&record)));
+        if let Some(redis) = &self.redis {
+            shared_fill(redis, &record.code, SharedEntry::from_record(&record));
+        }
         record
+    }
+
+    /// Tells every instance (and the shared cache) that `code` changed.
+    /// Redis being away is not an error: instances then keep entries for
+    /// one second only.
+    async fn announce(&self, code: &str) {
+        if let Some(redis) = &self.redis {
+            let _ = redis.invalidate(code).await;
+        }
     }
 
     /// Inserts links exactly as given (codes included), for `import`.
@@ -146,9 +180,19 @@ impl LinkService {
             return Ok(hit);
         }
         let epoch = self.cache.begin_load();
+        if let Some(redis) = &self.redis {
+            if let Ok(Some(entry)) = redis.get_link(code).await {
+                let value = Cached::from_record(Some(&entry.into_record(code)));
+                self.cache.finish_load(code, value.clone(), epoch);
+                return Ok(value);
+            }
+        }
         let record = self.store.get_link(code).await?;
         let value = Cached::from_record(record.as_ref());
         self.cache.finish_load(code, value.clone(), epoch);
+        if let (Some(redis), Some(record)) = (&self.redis, &record) {
+            shared_fill(redis, code, SharedEntry::from_record(record));
+        }
         Ok(value)
     }
 
@@ -202,6 +246,7 @@ impl LinkService {
     pub async fn update(&self, code: &str, patch: &LinkPatch) -> Result<LinkRecord, AppError> {
         let updated = self.store.update_link(code, patch).await?;
         self.cache.invalidate(code);
+        self.announce(code).await;
         match updated {
             Some(record) => Ok(record),
             None => self.get(code).await,
@@ -212,6 +257,7 @@ impl LinkService {
     pub async fn delete(&self, code: &str) -> Result<(), AppError> {
         let deleted = self.store.delete_link(code, now_ms()).await?;
         self.cache.invalidate(code);
+        self.announce(code).await;
         if deleted {
             Ok(())
         } else {
@@ -254,4 +300,13 @@ impl LinkService {
             redirect_status: Some(r.redirect_status as u16),
         }
     }
+}
+
+/// Fills the shared cache without making the caller wait for Redis; the
+/// fill only lands where no write's marker is.
+fn shared_fill(redis: &Arc<SharedRedis>, code: &str, entry: SharedEntry) {
+    let (redis, code) = (Arc::clone(redis), code.to_owned());
+    tokio::spawn(async move {
+        let _ = redis.fill_link(&code, &entry).await;
+    });
 }

@@ -426,8 +426,8 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn a_started_server_is_healthy_and_killed_on_drop() {
-    let db = tempfile::tempdir().unwrap();
-    let server = ShortyProcess::start(&sqlite_url(&db.path().join("h.db")), &[]);
+    let db = crate::backend::TestDb::fresh();
+    let server = ShortyProcess::start(&db.url, &[]);
     assert_eq!(http_status(server.port, "/_health"), Some(200));
     assert_eq!(http_status(server.port, "/readyz"), Some(200));
     let (pid, port) = (server.pid(), server.port);
@@ -455,8 +455,8 @@ fn cli_runs_report_exit_code_stdout_and_stderr() {
     assert_eq!(unknown.code(), 2);
     assert!(unknown.stderr.contains("no-such-command"), "{unknown:?}");
     // stdin reaches the command: one import line, imported.
-    let db = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&db.path().join("s.db"));
+    let db = crate::backend::TestDb::fresh();
+    let url = db.url.clone();
     let line = br#"{"code":"via-stdin","url":"https://example.com/"}"#;
     let import = run(&["--database-url", &url, "import"], Some(line));
     import.assert_code(0);

@@ -3,34 +3,37 @@
 //! 100,000-link import/export round trip with progress on stderr.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tempfile::TempDir;
 
-use crate::binary::{cli, sqlite_url, CliOutput, CliRun};
+use crate::backend::TestDb;
+use crate::binary::{cli, CliOutput, CliRun};
 
 /// The base URL every command here is run with.
 const BASE_URL: &str = "https://sho.rt";
 /// Limit for the 100k-link import and export commands.
 const BIG_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// A temporary directory holding one database file.
+/// A fresh store on the backend under test, plus a working directory.
 struct Db {
     dir: TempDir,
-    path: PathBuf,
+    store: TestDb,
 }
 
 impl Db {
     fn new() -> Db {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("links.db");
-        Db { dir, path }
+        Db {
+            dir,
+            store: TestDb::fresh(),
+        }
     }
 
     fn url(&self) -> String {
-        sqlite_url(&self.path)
+        self.store.url.clone()
     }
 
     /// `shorty --database-url DB --base-url … --log-format json ARGS…`.
@@ -148,10 +151,15 @@ fn assert_progress(stderr: &str, total: u64, summary_marker: &str) {
 #[test]
 fn migrate_creates_the_schema_and_can_run_again() {
     let db = Db::new();
-    assert!(!db.path.exists());
+    let file = db.store.sqlite_path();
+    if let Some(path) = &file {
+        assert!(!path.exists());
+    }
     let first = db.run(&["migrate"]);
     first.assert_code(0);
-    assert!(db.path.exists(), "migrate did not create {:?}", db.path);
+    if let Some(path) = &file {
+        assert!(path.exists(), "migrate did not create {path:?}");
+    }
     assert!(first.stdout.is_empty(), "migrate printed: {}", first.stdout);
     db.run(&["migrate"]).assert_code(0);
     let empty = db.export();
@@ -168,7 +176,14 @@ fn migrate_creates_the_schema_and_can_run_again() {
         .cwd(other.dir.path())
         .run()
         .assert_code(0);
-    assert!(other.path.exists(), "migrate ignored shorty.toml");
+    let exported = cli(&["export", "--log-format", "json"])
+        .cwd(other.dir.path())
+        .run();
+    exported.assert_code(0);
+    assert_eq!(exported.stdout, "", "export of the migrated store");
+    if let Some(path) = other.store.sqlite_path() {
+        assert!(path.exists(), "migrate ignored shorty.toml");
+    }
 }
 
 #[test]

@@ -11,12 +11,18 @@ use serde_json::{json, Value};
 
 use crate::binary::{cli, sqlite_url, CliOutput, ServeOptions, ShortyProcess};
 
-/// Every key of SPEC.md's configuration table, in its order.
-const SPEC_KEYS: [&str; 21] = [
+/// Every key of SPEC.md's configuration table, in its order, plus the
+/// connection settings added for PostgreSQL and Redis (after `redis_url`).
+const SPEC_KEYS: [&str; 26] = [
     "listen",
     "base_url",
     "database_url",
     "redis_url",
+    "redis_key_prefix",
+    "redis_timeout_ms",
+    "db_pool_size",
+    "db_timeout_ms",
+    "db_statement_cache",
     "admin_token",
     "allow_anonymous",
     "redirect_status",
@@ -69,9 +75,9 @@ const fn key(
     }
 }
 
-/// Distinct values for all 21 keys; each layer differs from the one below
+/// Distinct values for all 26 keys; each layer differs from the one below
 /// it and from the default, so the winner is always visible.
-const KEYS: [Key; 21] = [
+const KEYS: [Key; 26] = [
     key(
         "listen",
         r#""127.0.0.1:7001""#,
@@ -108,6 +114,27 @@ const KEYS: [Key; 21] = [
         "redis://:FLAG-REDIS-SECRET@cache.flag.example:6379/2",
         r#""redis://:REDACTED@cache.flag.example:6379/2""#,
     ),
+    key(
+        "redis_key_prefix",
+        r#""file:""#,
+        r#""file:""#,
+        "env:",
+        r#""env:""#,
+        "flag:",
+        r#""flag:""#,
+    ),
+    key("redis_timeout_ms", "101", "101", "102", "102", "103", "103"),
+    key("db_pool_size", "4", "4", "5", "5", "6", "6"),
+    key(
+        "db_timeout_ms",
+        "1101",
+        "1101",
+        "1102",
+        "1102",
+        "1103",
+        "1103",
+    ),
+    key("db_statement_cache", "11", "11", "12", "12", "13", "13"),
     key(
         "admin_token",
         r#""FILE-ADMIN-SECRET-token""#,
@@ -311,11 +338,16 @@ fn assert_every_key(config: &BTreeMap<String, Option<String>>, shown: fn(&Key) -
 fn print_config_shows_every_spec_key_with_its_default() {
     let config = print_config(cli(&["print-config"]).run());
     // trusted_proxies has its own test below.
-    let defaults: [(&str, Option<&str>); 20] = [
+    let defaults: [(&str, Option<&str>); 25] = [
         ("listen", Some(r#""0.0.0.0:8080""#)),
         ("base_url", Some(r#""http://localhost:8080""#)),
         ("database_url", Some(r#""sqlite://shorty.db""#)),
         ("redis_url", None),
+        ("redis_key_prefix", Some(r#""shorty:""#)),
+        ("redis_timeout_ms", Some("250")),
+        ("db_pool_size", None),
+        ("db_timeout_ms", Some("1500")),
+        ("db_statement_cache", Some("100")),
         ("admin_token", None),
         ("allow_anonymous", Some("true")),
         ("redirect_status", Some("302")),

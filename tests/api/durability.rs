@@ -8,13 +8,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
 
-use crate::helpers::{code_of, spawn_app};
+use crate::backend::{Backend, TestDb};
+use crate::helpers::{code_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode() {
-    let app = spawn_app().await;
-    let url = format!("sqlite://{}", app.db_path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let db = TestDb::on(Backend::Sqlite);
+    let _app = spawn_app_with(|c| c.database_url = Some(db.url.clone())).await;
+    let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut conn)
         .await

@@ -1,6 +1,5 @@
 //! `spawn_app()` and `TestApp`, the harness every API test uses.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
 use reqwest::{Method, Response, StatusCode};
@@ -9,7 +8,8 @@ use shorty::api::AppState;
 use shorty::config::{Config, ConfigLayer, LogFormat};
 use shorty::startup::Application;
 use shorty::telemetry::{self, LogTarget};
-use tempfile::TempDir;
+
+use crate::backend::TestDb;
 
 /// The admin token every test app is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -19,9 +19,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
-    pub db_path: PathBuf,
-    pub _dir: TempDir,
+    /// Declared after the shutdown sender so the server stops first.
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    pub db: TestDb,
 }
 
 static LOGGING: Once = Once::new();
@@ -42,12 +42,11 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server after `configure` has adjusted the config layer.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp {
     init_logging();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("shorty.db");
+    let db = TestDb::fresh();
     let mut layer = ConfigLayer {
         listen: Some("127.0.0.1:0".into()),
         base_url: Some("https://sho.rt".into()),
-        database_url: Some(format!("sqlite://{}", db_path.display())),
+        database_url: Some(db.url.clone()),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..ConfigLayer::default()
     };
@@ -68,9 +67,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         address,
         client,
         state,
-        db_path,
-        _dir: dir,
         _shutdown: tx,
+        db,
     }
 }
 

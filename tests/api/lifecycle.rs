@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::binary::{cli, sqlite_url, CliOutput, ShortyProcess};
+use crate::backend::TestDb;
+use crate::binary::{cli, CliOutput, ShortyProcess};
 
 /// How long after SIGTERM the process must be gone.
 const STOP_WITHIN: Duration = Duration::from_secs(10);
@@ -95,8 +96,8 @@ async fn assert_not_serving(port: u16) {
 
 #[tokio::test]
 async fn acknowledged_creates_survive_kill_9() {
-    let db = tempfile::tempdir().unwrap();
-    let db_url = sqlite_url(&db.path().join("shorty.db"));
+    let db = TestDb::fresh();
+    let db_url = db.url.clone();
     let mut server = ShortyProcess::start(
         &db_url,
         &["--create-rate", "100000", "--create-burst", "100000"],
@@ -183,8 +184,8 @@ async fn click(client: &reqwest::Client, server: &ShortyProcess, code: &str, tim
 
 #[tokio::test]
 async fn sigterm_drains_in_flight_requests_flushes_clicks_and_exits_0() {
-    let db = tempfile::tempdir().unwrap();
-    let db_url = sqlite_url(&db.path().join("shorty.db"));
+    let db = TestDb::fresh();
+    let db_url = db.url.clone();
     let mut server = ShortyProcess::start(&db_url, &[]);
     let client = client();
 
@@ -233,8 +234,8 @@ async fn sigterm_drains_in_flight_requests_flushes_clicks_and_exits_0() {
 
 #[tokio::test]
 async fn sigterm_with_a_stalled_client_still_exits_0_within_10_s() {
-    let db = tempfile::tempdir().unwrap();
-    let db_url = sqlite_url(&db.path().join("shorty.db"));
+    let db = TestDb::fresh();
+    let db_url = db.url.clone();
     let mut server = ShortyProcess::start(&db_url, &[]);
     let client = client();
     let code = create(&client, &server, "https://example.com/stalled").await;
@@ -254,8 +255,8 @@ async fn sigterm_with_a_stalled_client_still_exits_0_within_10_s() {
 
 #[tokio::test]
 async fn sigint_also_shuts_down_gracefully() {
-    let db = tempfile::tempdir().unwrap();
-    let db_url = sqlite_url(&db.path().join("shorty.db"));
+    let db = TestDb::fresh();
+    let db_url = db.url.clone();
     let mut server = ShortyProcess::start(&db_url, &[]);
     let client = client();
     let code = create(&client, &server, "https://example.com/ctrl-c").await;

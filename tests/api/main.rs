@@ -1,6 +1,8 @@
 //! Integration tests: one binary, each test against a real server on port 0
-//! with a fresh SQLite store. Set TEST_LOG=1 to see server logs.
+//! with a fresh store: a SQLite file, or with `TEST_BACKEND=postgres` a new
+//! PostgreSQL database (see `backend.rs`). Set TEST_LOG=1 to see server logs.
 
+mod backend;
 mod binary;
 mod cache;
 mod cli;

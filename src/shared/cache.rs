@@ -1,0 +1,139 @@
+//! The shared cache layer: link lookups kept in Redis for every instance.
+//!
+//! Found links (live or gone) are cached for [`SHARED_TTL`]; unknown codes
+//! are not, so a create never has to chase a cached "not found" across
+//! instances. A write replaces the entry with a short-lived marker and
+//! fills use `SET NX`, so a load that raced the write cannot put the old
+//! value back while the marker lives.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{RedisError, SharedRedis};
+use crate::store::LinkRecord;
+
+/// How long a link stays in the shared cache.
+pub const SHARED_TTL: Duration = Duration::from_secs(300);
+
+/// Marker value left by a write; readers treat it as absent.
+const MARKER: &str = "-";
+
+/// What the shared cache holds for one code: the fields the redirect path
+/// and its cap and expiry checks need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedEntry {
+    pub id: i64,
+    pub url: String,
+    pub status: i64,
+    pub expires_at: Option<i64>,
+    pub max_clicks: Option<i64>,
+    /// Clicks when cached; only used to tell a used-up capped link.
+    pub clicks: i64,
+    pub deleted: bool,
+}
+
+impl SharedEntry {
+    /// The cacheable part of a stored link.
+    pub fn from_record(r: &LinkRecord) -> SharedEntry {
+        SharedEntry {
+            id: r.id,
+            url: r.url.clone(),
+            status: r.redirect_status,
+            expires_at: r.expires_at,
+            max_clicks: r.max_clicks,
+            clicks: r.clicks,
+            deleted: r.deleted_at.is_some(),
+        }
+    }
+
+    /// Back to a record, as the local cache builds its entries from one.
+    pub fn into_record(self, code: &str) -> LinkRecord {
+        LinkRecord {
+            id: self.id,
+            code: code.to_owned(),
+            url: self.url,
+            created_at: 0,
+            expires_at: self.expires_at,
+            max_clicks: self.max_clicks,
+            clicks: self.clicks,
+            redirect_status: self.status,
+            deleted_at: self.deleted.then_some(0),
+        }
+    }
+}
+
+impl SharedRedis {
+    fn link_key(&self, code: &str) -> String {
+        self.key(&format!("link:{code}"))
+    }
+
+    /// The shared entry for `code`, if one is cached.
+    pub async fn get_link(&self, code: &str) -> Result<Option<SharedEntry>, RedisError> {
+        let raw: Option<String> = self
+            .query(redis::cmd("GET").arg(self.link_key(code)))
+            .await?;
+        Ok(raw
+            .filter(|v| v != MARKER)
+            .and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Caches a link read from the store, unless a write's marker (or a
+    /// newer value) is already there.
+    pub async fn fill_link(&self, code: &str, entry: &SharedEntry) -> Result<(), RedisError> {
+        let value = serde_json::to_string(entry).unwrap_or_default();
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.link_key(code))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(SHARED_TTL.as_millis() as u64);
+        self.query::<Option<String>>(&cmd).await.map(|_| ())
+    }
+
+    /// After a committed write to `code`: replaces the shared entry with a
+    /// marker and tells every instance to drop its local copy.
+    pub async fn invalidate(&self, code: &str) -> Result<(), RedisError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.link_key(code))
+            .arg(MARKER)
+            .arg("PX")
+            .arg(self.marker_ttl.as_millis() as u64)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(self.key("invalidate"))
+            .arg(code)
+            .ignore();
+        self.pipeline::<()>(&pipe).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_through_records() {
+        let record = LinkRecord {
+            id: 7,
+            code: "abc".into(),
+            url: "https://example.com/".into(),
+            created_at: 0,
+            expires_at: Some(99),
+            max_clicks: Some(3),
+            clicks: 1,
+            redirect_status: 301,
+            deleted_at: None,
+        };
+        let entry = SharedEntry::from_record(&record);
+        let json = serde_json::to_string(&entry).unwrap();
+        let back: SharedEntry = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.into_record("abc"), record);
+        let gone = SharedEntry {
+            deleted: true,
+            ..entry
+        };
+        assert!(gone.into_record("abc").deleted_at.is_some());
+    }
+}

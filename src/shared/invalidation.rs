@@ -1,0 +1,73 @@
+//! Cross-instance invalidation: every instance subscribes to one Redis
+//! channel, and a write on any instance publishes the code it changed.
+//!
+//! While the subscription is down, messages can be missed, so the local
+//! cache is told it is degraded: it is emptied and keeps entries for one
+//! second only, which still bounds staleness across instances to a
+//! second. Once subscribed again, the cache is emptied once more (for
+//! what was missed) and goes back to normal lifetimes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use super::{SharedRedis, RETRY_AFTER};
+use crate::links::cache::LinkCache;
+use crate::startup::stopped;
+
+/// Keeps this instance subscribed until `stop` turns true.
+pub fn spawn_subscriber(
+    redis: Arc<SharedRedis>,
+    cache: Arc<LinkCache>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = subscribe_forever(&redis, &cache) => {}
+            _ = stopped(&mut stop) => {}
+        }
+    })
+}
+
+async fn subscribe_forever(redis: &SharedRedis, cache: &LinkCache) {
+    let channel = redis.key("invalidate");
+    let mut logged_down = false;
+    loop {
+        let connect = async {
+            let mut pubsub = redis.client().get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(redis.timeout.max(Duration::from_secs(1)), connect).await {
+            Ok(Ok(mut pubsub)) => {
+                if logged_down {
+                    tracing::info!("redis invalidation channel subscribed again");
+                }
+                cache.set_degraded(false);
+                let mut messages = pubsub.on_message();
+                while let Some(message) = messages.next().await {
+                    if let Ok(code) = message.get_payload::<String>() {
+                        cache.invalidate(&code);
+                    }
+                }
+                tracing::warn!("redis invalidation channel lost; local cache entries now live 1 s");
+                logged_down = true;
+            }
+            Ok(Err(e)) if !logged_down => {
+                tracing::warn!(error = %e, "redis invalidation channel unavailable; local cache entries now live 1 s");
+                logged_down = true;
+            }
+            Err(_) if !logged_down => {
+                tracing::warn!(
+                    "redis invalidation channel timed out; local cache entries now live 1 s"
+                );
+                logged_down = true;
+            }
+            _ => {}
+        }
+        cache.set_degraded(true);
+        tokio::time::sleep(RETRY_AFTER / 2).await;
+    }
+}

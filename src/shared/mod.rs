@@ -1,0 +1,188 @@
+//! Redis, shared by every instance: a second cache layer, counter blocks
+//! for generated codes, and cross-instance cache invalidation.
+//!
+//! Redis is optional and never required for correctness. Every call is
+//! bounded by `redis_timeout_ms`; after a failure, calls are skipped for
+//! [`RETRY_AFTER`] so an outage costs requests nothing, and the outage and
+//! the recovery are each logged once.
+
+mod cache;
+mod invalidation;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, FromRedisValue};
+
+pub use cache::{SharedEntry, SHARED_TTL};
+pub use invalidation::spawn_subscriber;
+
+use crate::config::Config;
+
+/// How long Redis is left alone after a failed call.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Moves the counter past `floor` (ARGV[2]) if it is behind, e.g. after a
+/// Redis restart lost it, then hands out a block of ARGV[1] values and
+/// returns the block's end.
+const COUNTER_SCRIPT: &str = r"
+local size = tonumber(ARGV[1])
+local floor = tonumber(ARGV[2])
+local finish = redis.call('INCRBY', KEYS[1], size)
+if finish - size < floor then
+  finish = floor + size
+  redis.call('SET', KEYS[1], finish)
+end
+return finish
+";
+
+/// Why a Redis call gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    #[error("redis is unavailable; retrying shortly")]
+    Skipped,
+    #[error("redis did not answer in time")]
+    Timeout,
+    #[error("redis: {0}")]
+    Failed(#[from] redis::RedisError),
+}
+
+/// One instance's handle on the shared Redis.
+pub struct SharedRedis {
+    client: Client,
+    prefix: String,
+    timeout: Duration,
+    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    started: Instant,
+    /// Milliseconds since `started` before which calls are skipped.
+    skip_until: AtomicU64,
+    down: AtomicBool,
+    counter: redis::Script,
+    /// How long an invalidation marker keeps racing loads out of the
+    /// shared cache: longer than any store call can take.
+    marker_ttl: Duration,
+}
+
+impl SharedRedis {
+    /// A handle for `config.redis_url`; connects on first use, so shorty
+    /// starts (and reports Redis as not ready) while Redis is down.
+    pub fn new(config: &Config) -> Result<Option<Arc<SharedRedis>>, String> {
+        let Some(url) = &config.redis_url else {
+            return Ok(None);
+        };
+        let client = Client::open(url.as_str()).map_err(|e| format!("bad redis_url: {e}"))?;
+        Ok(Some(Arc::new(SharedRedis {
+            client,
+            prefix: config.redis_key_prefix.clone(),
+            timeout: config.redis_timeout,
+            connection: tokio::sync::Mutex::new(None),
+            started: Instant::now(),
+            skip_until: AtomicU64::new(0),
+            down: AtomicBool::new(false),
+            counter: redis::Script::new(COUNTER_SCRIPT),
+            marker_ttl: config.db_timeout * 2 + Duration::from_secs(3),
+        })))
+    }
+
+    /// `prefix` + `name`: every key and channel is namespaced.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Whether the last call failed.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    /// Sends one command, within the timeout.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        let mut conn = self.connection().await?;
+        let answer = self.bounded(cmd.query_async::<T>(&mut conn)).await;
+        self.note(answer)
+    }
+
+    /// Sends a pipeline, within the timeout.
+    pub async fn pipeline<T: FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, RedisError> {
+        let mut conn = self.connection().await?;
+        let answer = self.bounded(pipe.query_async::<T>(&mut conn)).await;
+        self.note(answer)
+    }
+
+    /// Hands out a block of `size` counter values past `floor`; returns
+    /// the block's end (exclusive).
+    pub async fn counter_block(&self, size: u64, floor: u64) -> Result<u64, RedisError> {
+        let mut conn = self.connection().await?;
+        let mut invocation = self.counter.key(self.key("code_counter"));
+        invocation.arg(size).arg(floor);
+        let answer = self
+            .bounded(invocation.invoke_async::<u64>(&mut conn))
+            .await;
+        self.note(answer)
+    }
+
+    /// Answers when Redis does, for `/readyz`; ignores the skip window.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        self.skip_until.store(0, Ordering::Relaxed);
+        self.query::<String>(&redis::cmd("PING")).await.map(|_| ())
+    }
+
+    /// The client, for the pub/sub connection.
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, RedisError> {
+        let now = self.started.elapsed().as_millis() as u64;
+        if now < self.skip_until.load(Ordering::Relaxed) {
+            return Err(RedisError::Skipped);
+        }
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            return Ok(conn.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1);
+        let connect = self.client.get_connection_manager_with_config(config);
+        let conn = self.note(self.bounded(connect).await)?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, RedisError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(RedisError::Timeout),
+        }
+    }
+
+    /// Logs transitions between up and down (once each), and starts the
+    /// skip window after a failure.
+    fn note<T>(&self, answer: Result<T, RedisError>) -> Result<T, RedisError> {
+        match &answer {
+            Ok(_) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("redis is reachable again");
+                }
+            }
+            Err(e) => {
+                let retry_at = self.started.elapsed() + RETRY_AFTER;
+                self.skip_until
+                    .store(retry_at.as_millis() as u64, Ordering::Relaxed);
+                if !self.down.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "redis unavailable; carrying on without it");
+                }
+            }
+        }
+        answer
+    }
+}
