@@ -187,6 +187,11 @@ impl LinkCache {
         }
     }
 
+    /// Whether entries are short-lived because invalidation is down.
+    pub fn is_degraded(&self) -> bool {
+        self.degraded.load(Ordering::SeqCst)
+    }
+
     /// Forgets `code` after a write to it committed.
     pub fn invalidate(&self, code: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);

@@ -14,3 +14,5 @@ mod helpers;
 mod lifecycle;
 mod links;
 mod redirect;
+mod services;
+mod shared_redis;
