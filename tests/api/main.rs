@@ -14,5 +14,6 @@ mod helpers;
 mod lifecycle;
 mod links;
 mod redirect;
+mod scale_out;
 mod services;
 mod shared_redis;
