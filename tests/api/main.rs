@@ -8,6 +8,7 @@ mod cache;
 mod cli;
 mod codes;
 mod config;
+mod degradation;
 mod durability;
 mod errors;
 mod helpers;
