@@ -3,8 +3,9 @@
 # with a bare nginx "return 302" on the same machine, same request stream.
 # See bench/README.md for what each scenario measures and the knobs.
 #
-#   bash bench/run.sh                                  # full run
+#   bash bench/run.sh                                  # full run (SQLite)
 #   SCENARIOS=nginx-302 LINKS=10000 DURATION=3s bash bench/run.sh
+#   SETUPS="postgres postgres-redis cluster" bash bench/run.sh
 #
 # Progress goes to stderr; the report (machine info + one markdown table) goes
 # to stdout and to $OUT/results.md. All traffic stays on 127.0.0.1.
@@ -22,9 +23,24 @@ HIT_CACHE_CAPACITY=${HIT_CACHE_CAPACITY:-1000000}   # --cache-capacity for redir
 MISS_CACHE_CAPACITY=${MISS_CACHE_CAPACITY:-1000}    # --cache-capacity for redirect-miss
 WARMUP_MAX=${WARMUP_MAX:-180s}          # upper bound for the redirect-hit cache warm-up pass
 BUILD=${BUILD:-1}                       # 0 = reuse the existing target/release/shorty
+SETUPS=${SETUPS:-sqlite}                # sqlite postgres postgres-redis cluster (any, in order)
+CREATE_CONNECTIONS=${CREATE_CONNECTIONS:-$CONNECTIONS}  # wrk -c for create; a list runs it once per value
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}    # server URL, no database name
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+DB_POOL_SIZE=${DB_POOL_SIZE:-}          # --db-pool-size for PostgreSQL setups; empty = shorty's default
+CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-3}   # shorty instances behind the nginx load balancer
+CLUSTER_WORKERS=${CLUSTER_WORKERS:-1}   # TOKIO_WORKER_THREADS of each cluster instance
+LB_WORKERS=${LB_WORKERS:-$WORKERS}      # worker_processes of the load-balancer nginx
+CPU_STATS=${CPU_STATS:-1}               # 1 = record the CPU split by process during each measured run
 
 # The exact invocation, with every knob spelled out, for the report.
-CMDLINE="LINKS=$LINKS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS WORKERS=$WORKERS OUT=$OUT SCENARIOS='$SCENARIOS' HIT_CACHE_CAPACITY=$HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY=$MISS_CACHE_CAPACITY WARMUP_MAX=$WARMUP_MAX BUILD=$BUILD bash $0${*:+ $*}"
+CMDLINE="LINKS=$LINKS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS WORKERS=$WORKERS OUT=$OUT SCENARIOS='$SCENARIOS' HIT_CACHE_CAPACITY=$HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY=$MISS_CACHE_CAPACITY WARMUP_MAX=$WARMUP_MAX BUILD=$BUILD"
+if [[ $SETUPS != sqlite ]]; then
+    CMDLINE+=" SETUPS='$SETUPS' CREATE_CONNECTIONS='$CREATE_CONNECTIONS' PG_URL=$PG_URL REDIS_URL=$REDIS_URL DB_POOL_SIZE=$DB_POOL_SIZE CLUSTER_INSTANCES=$CLUSTER_INSTANCES CLUSTER_WORKERS=$CLUSTER_WORKERS LB_WORKERS=$LB_WORKERS"
+elif [[ $CREATE_CONNECTIONS != "$CONNECTIONS" ]]; then
+    CMDLINE+=" CREATE_CONNECTIONS='$CREATE_CONNECTIONS'"
+fi
+CMDLINE+=" CPU_STATS=$CPU_STATS bash $0${*:+ $*}"
 
 cd "$(dirname "$0")/.."
 REPO_ROOT=$(pwd)
@@ -34,7 +50,8 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --------------------------------------------------------- validate knobs ----
-for v in LINKS THREADS CONNECTIONS WORKERS HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY; do
+for v in LINKS THREADS CONNECTIONS WORKERS HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY \
+    CLUSTER_INSTANCES CLUSTER_WORKERS LB_WORKERS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 for v in DURATION WARMUP_MAX; do
@@ -42,6 +59,29 @@ for v in DURATION WARMUP_MAX; do
 done
 ((THREADS <= CONNECTIONS)) || die "THREADS ($THREADS) must be <= CONNECTIONS ($CONNECTIONS)"
 ((LINKS <= 56800235584)) || die "LINKS too large for 6 base62 digits"
+[[ -z $DB_POOL_SIZE || $DB_POOL_SIZE =~ ^[1-9][0-9]*$ ]] || die "DB_POOL_SIZE must be empty or a positive integer"
+[[ $CPU_STATS == 0 || $CPU_STATS == 1 ]] || die "CPU_STATS must be 0 or 1"
+read -r -a CREATE_CONN_LIST <<<"$CREATE_CONNECTIONS"
+((${#CREATE_CONN_LIST[@]} > 0)) || die "CREATE_CONNECTIONS is empty"
+for c in "${CREATE_CONN_LIST[@]}"; do
+    [[ $c =~ ^[1-9][0-9]*$ ]] || die "CREATE_CONNECTIONS entries must be positive integers (got '$c')"
+    ((THREADS <= c)) || die "THREADS ($THREADS) must be <= every CREATE_CONNECTIONS entry ($c)"
+done
+
+read -r -a SETUP_LIST <<<"$SETUPS"
+((${#SETUP_LIST[@]} > 0)) || die "SETUPS is empty"
+NEED_SQLITE=0
+NEED_PG=0
+NEED_REDIS=0
+for st in "${SETUP_LIST[@]}"; do
+    case $st in
+        sqlite) NEED_SQLITE=1 ;;
+        postgres) NEED_PG=1 ;;
+        postgres-redis | cluster) NEED_PG=1 NEED_REDIS=1 ;;
+        *) die "unknown setup '$st' (known: sqlite postgres postgres-redis cluster)" ;;
+    esac
+done
+[[ $(printf '%s\n' "${SETUP_LIST[@]}" | sort | uniq -d) == "" ]] || die "SETUPS lists a setup twice"
 
 RUN_NGINX=0
 RUN_SHORTY=0
@@ -56,9 +96,14 @@ for s in "${SCENARIO_LIST[@]}"; do
 done
 
 # -------------------------------------------------------------- cleanup ----
-SHORTY_PID=""
-NGINX_PID=""
+SHORTY_PIDS=()     # every shorty serve process currently running
+INSTANCE_PORTS=()  # their ports, same order
+NGINX_PID=""       # the nginx-302 baseline
+LB_PID=""          # the load-balancer nginx of the cluster setup
 WRK_PID=""
+CREATED_DBS=()     # PostgreSQL databases this run created (dropped at exit)
+REDIS_PREFIXES=()  # Redis key prefixes this run used (keys deleted at exit)
+RUN_TAG=shorty_bench_$$
 
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
     local pid=$1 name=$2 i
@@ -76,12 +121,31 @@ stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
     wait "$pid" 2>/dev/null || true
 }
 
+psql_admin() { # psql_admin SQL: runs SQL in the maintenance database
+    psql "$PG_URL/postgres" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
+}
+
+redis_del_prefix() { # redis_del_prefix PREFIX: deletes every key under PREFIX
+    redis-cli -u "$REDIS_URL" --scan --pattern "$1*" --count 1000 |
+        xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null
+}
+
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_pid "$WRK_PID" wrk
-    stop_pid "$SHORTY_PID" shorty
+    stop_pid "$LB_PID" nginx-lb
+    local pid db pfx
+    for pid in "${SHORTY_PIDS[@]+"${SHORTY_PIDS[@]}"}"; do stop_pid "$pid" shorty; done
     stop_pid "$NGINX_PID" nginx
+    for db in "${CREATED_DBS[@]+"${CREATED_DBS[@]}"}"; do
+        log "dropping database $db"
+        psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >&2 || log "WARNING: could not drop database $db"
+    done
+    for pfx in "${REDIS_PREFIXES[@]+"${REDIS_PREFIXES[@]}"}"; do
+        log "deleting Redis keys $pfx*"
+        redis_del_prefix "$pfx" || log "WARNING: could not delete Redis keys $pfx*"
+    done
     exit "$rc"
 }
 trap cleanup EXIT
@@ -111,6 +175,13 @@ ensure_tools() {
     fi
     command -v curl >/dev/null 2>&1 || pkgs+=(curl)
     command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+    # The cluster's load balancer is an nginx too.
+    if [[ " $SETUPS " == *" cluster "* ]] && ((RUN_SHORTY)) && ! command -v nginx >/dev/null 2>&1; then
+        if [[ -x /usr/sbin/nginx ]]; then PATH=$PATH:/usr/sbin; else pkgs+=(nginx); fi
+    fi
+    # PostgreSQL and Redis themselves must already run; only their clients are needed.
+    if ((RUN_SHORTY && NEED_PG)) && ! command -v psql >/dev/null 2>&1; then pkgs+=(postgresql-client); fi
+    if ((RUN_SHORTY && NEED_REDIS)) && ! command -v redis-cli >/dev/null 2>&1; then pkgs+=(redis-tools); fi
     ((${#pkgs[@]} == 0)) && return 0
 
     log "installing: ${pkgs[*]}"
@@ -146,7 +217,9 @@ mkdir -p "$OUT"
 : >"$OUT/.shorty-bench"
 CODES_FILE=$OUT/codes.txt
 PRELOAD=$OUT/preload.jsonl
-DB_URL="sqlite://$OUT/shorty.db"
+SQLITE_URL="sqlite://$OUT/shorty.db"
+PG_TEMPLATE_DB=${RUN_TAG}_tpl
+DB_URL=""       # database of the current setup
 SHORTY_LOG=$OUT/shorty.log
 
 # ---------------------------------------------------------------- helpers ----
@@ -164,22 +237,37 @@ rss_mib() { # VmRSS of PID in MiB
     awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "n/a"
 }
 
+shorty_rss() { # VmRSS of every running shorty instance, joined with " + "
+    local pid out=""
+    for pid in "${SHORTY_PIDS[@]}"; do out+="${out:+ + }$(rss_mib "$pid")"; done
+    echo "${out:-n/a}"
+}
+
 now_ns() { date +%s%N; }
 
-declare -A R_RPS R_P50 R_P99 R_ERR R_DETAIL
+fname() { echo "${1//\//.}"; } # file-name form of a row name (postgres/create -> postgres.create)
+
+declare -A R_RPS R_P50 R_P99 R_ERR R_DETAIL R_BASE R_CPU
 declare -a DONE_SCENARIOS=()
 NOTES=()
+SETUP_NOTES=()
 
-run_wrk() { # run_wrk SCENARIO LUA PORT: one measured wrk run, parses RESULT
-    local name=$1 lua=$2 port=$3
-    local out=$OUT/$name.wrk.txt
-    log "$name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s $(basename "$lua") http://127.0.0.1:$port/"
+run_wrk() { # run_wrk NAME LUA PORT [CONNECTIONS]: one measured wrk run, parses RESULT
+    local name=$1 lua=$2 port=$3 conns=${4:-$CONNECTIONS}
+    local out=$OUT/$(fname "$name").wrk.txt
+    log "$name: wrk -t$THREADS -c$conns -d$DURATION --latency -s $(basename "$lua") http://127.0.0.1:$port/"
+    ((CPU_STATS)) && python3 "$BENCH_DIR/cpu_split.py" snap "$OUT/cpu.before.json" "$$"
     CODES_FILE=$CODES_FILE WRK_THREADS=$THREADS WRK_MODE=random \
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" \
+        wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$lua" \
         "http://127.0.0.1:$port/" >"$out" 2>&1 || {
         cat "$out" >&2
         die "$name: wrk failed"
     }
+    if ((CPU_STATS)); then
+        python3 "$BENCH_DIR/cpu_split.py" snap "$OUT/cpu.after.json" "$$"
+        R_CPU[$name]=$(python3 "$BENCH_DIR/cpu_split.py" diff "$OUT/cpu.before.json" "$OUT/cpu.after.json")
+        echo "${R_CPU[$name]}" >>"$out"
+    fi
     sed 's/^/    /' "$out" >&2
     local line
     line=$(grep '^RESULT ' "$out" | tail -n 1) || die "$name: no RESULT line in $out"
@@ -195,6 +283,7 @@ run_wrk() { # run_wrk SCENARIO LUA PORT: one measured wrk run, parses RESULT
     R_P99[$name]=${f[p99_ms]}
     R_ERR[$name]=${f[errors]}
     R_DETAIL[$name]="connect=${f[err_connect]} read=${f[err_read]} write=${f[err_write]} status=${f[err_status]} timeout=${f[err_timeout]}"
+    R_BASE[$name]=${ROW_PREFIX}nginx-302
     DONE_SCENARIOS+=("$name")
     if [[ ${f[requests]} == 0 ]]; then
         log "WARNING: $name completed 0 requests"
@@ -235,6 +324,21 @@ LAST_CODE=$(tail -n 1 "$CODES_FILE")
 # ------------------------------------------------------------ build/import ----
 SHORTY_BIN=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/shorty
 PRELOAD_RATE="n/a (no shorty scenario)"
+PG_PRELOAD_RATE=""
+
+import_links() { # import_links DB_URL LABEL: shorty import of $PRELOAD, prints the rate
+    local url=$1 label=$2 t0 t1
+    log "preloading $LINKS links ($label): shorty import --database-url $url < $PRELOAD"
+    t0=$(now_ns)
+    if ! "$SHORTY_BIN" import --database-url "$url" <"$PRELOAD" >>"$OUT/import.log" 2>&1; then
+        tail -n 30 "$OUT/import.log" >&2
+        die "shorty import ($label) failed (full log: $OUT/import.log)"
+    fi
+    t1=$(now_ns)
+    awk -v n="$LINKS" -v ns=$((t1 - t0)) \
+        'BEGIN { s = ns / 1e9; printf "%d links in %.2f s = %.0f links/s", n, s, (s > 0 ? n / s : 0) }'
+}
+
 if ((RUN_SHORTY)); then
     if ((BUILD)); then
         log "cargo build --release --bin shorty"
@@ -242,40 +346,93 @@ if ((RUN_SHORTY)); then
     fi
     [[ -x $SHORTY_BIN ]] || die "no shorty binary at $SHORTY_BIN"
 
-    log "preloading $LINKS links: shorty import --database-url $DB_URL < $PRELOAD"
-    t0=$(now_ns)
-    if ! "$SHORTY_BIN" import --database-url "$DB_URL" <"$PRELOAD" >"$OUT/import.log" 2>&1; then
-        tail -n 30 "$OUT/import.log" >&2
-        die "shorty import failed (full log: $OUT/import.log)"
+    if ((NEED_SQLITE)); then
+        PRELOAD_RATE=$(import_links "$SQLITE_URL" sqlite)
+        log "preload (sqlite): $PRELOAD_RATE"
     fi
-    t1=$(now_ns)
-    PRELOAD_RATE=$(awk -v n="$LINKS" -v ns=$((t1 - t0)) \
-        'BEGIN { s = ns / 1e9; printf "%d links in %.2f s = %.0f links/s", n, s, (s > 0 ? n / s : 0) }')
-    log "preload: $PRELOAD_RATE"
+    if ((NEED_PG)); then
+        psql_admin 'SELECT 1' >/dev/null || die "PostgreSQL not reachable at $PG_URL"
+        # One preloaded template database; every PostgreSQL setup gets a fresh
+        # copy of it (CREATE DATABASE ... TEMPLATE), so the import runs once.
+        CREATED_DBS+=("$PG_TEMPLATE_DB")
+        psql_admin "CREATE DATABASE $PG_TEMPLATE_DB" >&2
+        log "shorty migrate --database-url $PG_URL/$PG_TEMPLATE_DB"
+        "$SHORTY_BIN" migrate --database-url "$PG_URL/$PG_TEMPLATE_DB" >>"$OUT/import.log" 2>&1 ||
+            die "shorty migrate failed (log: $OUT/import.log)"
+        PG_PRELOAD_RATE=$(import_links "$PG_URL/$PG_TEMPLATE_DB" postgres)
+        log "preload (postgres): $PG_PRELOAD_RATE"
+        PRELOAD_RATE=$([[ $PRELOAD_RATE == n/a* ]] && echo "" || echo "sqlite $PRELOAD_RATE; ")
+        PRELOAD_RATE+="postgres $PG_PRELOAD_RATE"
+        pg_size=$(psql_admin "SELECT pg_size_pretty(pg_database_size('$PG_TEMPLATE_DB'))")
+        NOTES+=("PostgreSQL database after the preload: $pg_size")
+    fi
+    if ((NEED_REDIS)); then
+        [[ $(redis-cli -u "$REDIS_URL" ping 2>/dev/null) == PONG ]] || die "Redis not reachable at $REDIS_URL"
+    fi
     if ((LINKS > HIT_CACHE_CAPACITY)); then
         NOTES+=("LINKS ($LINKS) > HIT_CACHE_CAPACITY ($HIT_CACHE_CAPACITY): redirect-hit cannot hold every link in cache")
     fi
 fi
 
+# ---------------------------------------------------------------- setups ----
+SETUP=""
+ROW_PREFIX=""         # "" for a plain SQLite run (the historical row names), else "<setup>/"
+SETUP_ARGS=()         # serve flags of the current setup (database, Redis)
+REDIS_PREFIX=""
+if [[ $SETUPS != sqlite ]]; then PREFIX_ROWS=1; else PREFIX_ROWS=0; fi
+
+begin_setup() { # begin_setup NAME: database and Redis prefix for one setup
+    SETUP=$1
+    ROW_PREFIX=""
+    ((PREFIX_ROWS)) && ROW_PREFIX="$SETUP/"
+    SETUP_ARGS=()
+    REDIS_PREFIX=""
+    case $SETUP in
+        sqlite) DB_URL=$SQLITE_URL ;;
+        *)
+            ((RUN_SHORTY)) || return 0
+            local db=${RUN_TAG}_${SETUP//-/_} t0 t1
+            CREATED_DBS+=("$db")
+            t0=$(now_ns)
+            psql_admin "CREATE DATABASE $db TEMPLATE $PG_TEMPLATE_DB" >&2
+            t1=$(now_ns)
+            log "$SETUP: database $db copied from $PG_TEMPLATE_DB in $(((t1 - t0) / 1000000)) ms"
+            DB_URL=$PG_URL/$db
+            if [[ -n $DB_POOL_SIZE ]]; then SETUP_ARGS+=(--db-pool-size "$DB_POOL_SIZE"); fi
+            if [[ $SETUP != postgres ]]; then
+                REDIS_PREFIX="${RUN_TAG}_${SETUP//-/_}:"
+                REDIS_PREFIXES+=("$REDIS_PREFIX")
+                SETUP_ARGS+=(--redis-url "$REDIS_URL" --redis-key-prefix "$REDIS_PREFIX")
+            fi
+            ;;
+    esac
+}
+
+redis_key_count() { # keys under the current setup's prefix
+    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX*" --count 1000 | wc -l
+}
+
 # ---------------------------------------------------------------- shorty ----
-start_shorty() { # start_shorty CACHE_CAPACITY [extra serve args...]
-    local cap=$1
-    shift
-    SHORTY_PORT=$(free_port)
-    local -a cmd=("$SHORTY_BIN" serve --listen "127.0.0.1:$SHORTY_PORT" --database-url "$DB_URL"
-        --log-format json --cache-capacity "$cap" "$@")
-    log "starting: TOKIO_WORKER_THREADS=$WORKERS ${cmd[*]}"
-    printf '\n===== %s TOKIO_WORKER_THREADS=%s %s\n' "$(date -Is)" "$WORKERS" "${cmd[*]}" >>"$SHORTY_LOG"
-    TOKIO_WORKER_THREADS=$WORKERS "${cmd[@]}" >>"$SHORTY_LOG" 2>&1 &
-    SHORTY_PID=$!
+start_instance() { # start_instance CACHE_CAPACITY HTTP_THREADS [extra serve args...]
+    local cap=$1 threads=$2
+    shift 2
+    local port pid
+    port=$(free_port)
+    local -a cmd=("$SHORTY_BIN" serve --listen "127.0.0.1:$port" --database-url "$DB_URL"
+        --log-format json --cache-capacity "$cap" "${SETUP_ARGS[@]+"${SETUP_ARGS[@]}"}" "$@")
+    log "starting: TOKIO_WORKER_THREADS=$threads ${cmd[*]}"
+    printf '\n===== %s [%s] TOKIO_WORKER_THREADS=%s %s\n' "$(date -Is)" "$SETUP" "$threads" "${cmd[*]}" >>"$SHORTY_LOG"
+    TOKIO_WORKER_THREADS=$threads "${cmd[@]}" >>"$SHORTY_LOG" 2>&1 &
+    pid=$!
+    SHORTY_PIDS+=("$pid")
+    INSTANCE_PORTS+=("$port")
     local deadline=$((SECONDS + 30)) code
     while :; do
-        if ! kill -0 "$SHORTY_PID" 2>/dev/null; then
+        if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 40 "$SHORTY_LOG" >&2
-            SHORTY_PID=""
             die "shorty exited during startup (log: $SHORTY_LOG)"
         fi
-        code=$(http_code "http://127.0.0.1:$SHORTY_PORT/_health")
+        code=$(http_code "http://127.0.0.1:$port/_health")
         [[ $code == 200 ]] && break
         if ((SECONDS >= deadline)); then
             tail -n 40 "$SHORTY_LOG" >&2
@@ -283,12 +440,32 @@ start_shorty() { # start_shorty CACHE_CAPACITY [extra serve args...]
         fi
         sleep 0.1
     done
-    log "shorty ready on 127.0.0.1:$SHORTY_PORT (pid $SHORTY_PID)"
+    log "shorty ready on 127.0.0.1:$port (pid $pid)"
+}
+
+start_shorty() { # start_shorty CACHE_CAPACITY [extra serve args...]; sets SHORTY_PORT (what wrk hits)
+    local cap=$1
+    shift
+    if [[ $SETUP == cluster ]]; then
+        local i
+        for ((i = 0; i < CLUSTER_INSTANCES; i++)); do
+            start_instance "$cap" "$CLUSTER_WORKERS" "$@"
+        done
+        start_lb
+        SHORTY_PORT=$LB_PORT
+    else
+        start_instance "$cap" "$WORKERS" "$@"
+        SHORTY_PORT=${INSTANCE_PORTS[0]}
+    fi
 }
 
 stop_shorty() {
-    stop_pid "$SHORTY_PID" shorty
-    SHORTY_PID=""
+    stop_pid "$LB_PID" nginx-lb
+    LB_PID=""
+    local pid
+    for pid in "${SHORTY_PIDS[@]+"${SHORTY_PIDS[@]}"}"; do stop_pid "$pid" shorty; done
+    SHORTY_PIDS=()
+    INSTANCE_PORTS=()
 }
 
 check_redirect() { # check_redirect NAME PORT CODE: one GET must answer 302 + Location
@@ -302,9 +479,12 @@ check_redirect() { # check_redirect NAME PORT CODE: one GET must answer 302 + Lo
     fi
 }
 
-warm_cache() { # warm_cache PORT: one sequential pass over all codes
-    local port=$1 out=$OUT/redirect-hit.warmup.txt t0 t1 ndone
-    log "redirect-hit: warming the cache with one pass over $LINKS codes (max $WARMUP_MAX)"
+declare -a WARMUP_NOTES=()
+
+warm_cache() { # warm_cache NAME PORT: one sequential pass over all codes
+    local name=$1 port=$2 out t0 t1 ndone
+    out=$OUT/$(fname "$name").warmup.txt
+    log "$name: warming with one pass over $LINKS codes via port $port (max $WARMUP_MAX)"
     t0=$(now_ns)
     CODES_FILE=$CODES_FILE WRK_THREADS=$THREADS WRK_MODE=seq \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP_MAX" -s "$BENCH_DIR/redirect.lua" \
@@ -322,41 +502,50 @@ warm_cache() { # warm_cache PORT: one sequential pass over all codes
     WRK_PID=""
     t1=$(now_ns)
     ndone=$(grep -c '^WARMUP_THREAD_DONE' "$out" 2>/dev/null || true)
-    local secs
+    local secs note errs
     secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }')
     if ((${ndone:-0} >= THREADS)); then
-        WARMUP_NOTE="complete pass over $LINKS codes in ${secs} s"
+        note="complete pass over $LINKS codes in ${secs} s"
     else
-        WARMUP_NOTE="INCOMPLETE: only $ndone/$THREADS wrk threads finished their slice within WARMUP_MAX=$WARMUP_MAX"
-        NOTES+=("redirect-hit warm-up incomplete; raise WARMUP_MAX")
+        note="INCOMPLETE: only $ndone/$THREADS wrk threads finished their slice within WARMUP_MAX=$WARMUP_MAX"
+        NOTES+=("$name warm-up incomplete; raise WARMUP_MAX")
     fi
-    log "redirect-hit warm-up: $WARMUP_NOTE"
+    errs=$(sed -n 's/^RESULT .* errors=\([0-9]*\) .*/\1/p' "$out" | tail -n 1)
+    if [[ -n $errs && $errs != 0 ]]; then note+=" ($errs wrk errors during the pass)"; fi
+    log "$name warm-up: $note"
+    WARMUP_NOTES+=("$name via port $port: $note")
 }
 
 # ----------------------------------------------------------------- nginx ----
-start_nginx() {
-    local prefix=$OUT/nginx temp_paths="" m
+render_nginx_conf() { # render_nginx_conf TEMPLATE PREFIX PORT WORKERS [UPSTREAMS]
+    local template=$1 prefix=$2 port=$3 workers=$4 upstreams=${5:-} temp_paths="" m nginx_v
     mkdir -p "$prefix/tmp"
-    NGINX_PORT=$(free_port)
     # Point the temp dirs of every compiled-in module into the prefix.
-    local nginx_v
     nginx_v=$(nginx -V 2>&1)
     for m in proxy fastcgi uwsgi scgi; do
         if [[ $nginx_v != *"--without-http_${m}_module"* ]]; then
             temp_paths+="    ${m}_temp_path $prefix/tmp/$m;"$'\n'
         fi
     done
-    TEMP_PATHS=$temp_paths WORKERS=$WORKERS NGINX_PORT=$NGINX_PORT PREFIX=$prefix python3 - \
-        "$BENCH_DIR/nginx.conf.template" "$prefix/nginx.conf" <<'PY'
+    TEMP_PATHS=$temp_paths WORKERS=$workers NGINX_PORT=$port PREFIX=$prefix UPSTREAMS=$upstreams \
+        python3 - "$template" "$prefix/nginx.conf" <<'PY'
 import os, sys
 text = open(sys.argv[1]).read()
-for key, val in (("@TEMP_PATHS@\n", os.environ["TEMP_PATHS"]), ("@WORKERS@", os.environ["WORKERS"]),
-                 ("@PORT@", os.environ["NGINX_PORT"]), ("@PREFIX@", os.environ["PREFIX"])):
+for key, val in (("@TEMP_PATHS@\n", os.environ["TEMP_PATHS"]), ("@UPSTREAMS@\n", os.environ["UPSTREAMS"]),
+                 ("@WORKERS@", os.environ["WORKERS"]), ("@PORT@", os.environ["NGINX_PORT"]),
+                 ("@PREFIX@", os.environ["PREFIX"])):
     text = text.replace(key, val)
 open(sys.argv[2], "w").write(text)
 PY
+    nginx -t -q -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log" >&2 ||
+        die "nginx config test failed ($prefix/nginx.conf)"
+}
+
+start_nginx() {
+    local prefix=$OUT/nginx
+    NGINX_PORT=$(free_port)
+    render_nginx_conf "$BENCH_DIR/nginx.conf.template" "$prefix" "$NGINX_PORT" "$WORKERS"
     local -a args=(-p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log")
-    nginx -t -q "${args[@]}" >&2 || die "nginx config test failed ($prefix/nginx.conf)"
     log "starting: nginx ${args[*]} -g 'daemon off;'"
     nginx "${args[@]}" -g 'daemon off;' >>"$prefix/stdout.log" 2>&1 &
     NGINX_PID=$!
@@ -371,40 +560,79 @@ PY
     log "nginx ready on 127.0.0.1:$NGINX_PORT (pid $NGINX_PID)"
 }
 
+start_lb() { # nginx load balancer in front of every port in INSTANCE_PORTS; sets LB_PORT
+    local prefix=$OUT/nginx-lb upstreams="" p
+    LB_PORT=$(free_port)
+    for p in "${INSTANCE_PORTS[@]}"; do upstreams+="        server 127.0.0.1:$p;"$'\n'; done
+    render_nginx_conf "$BENCH_DIR/nginx-lb.conf.template" "$prefix" "$LB_PORT" "$LB_WORKERS" "$upstreams"
+    local -a args=(-p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log")
+    log "starting load balancer: nginx ${args[*]} -g 'daemon off;' (upstreams: ${INSTANCE_PORTS[*]})"
+    nginx "${args[@]}" -g 'daemon off;' >>"$prefix/stdout.log" 2>&1 &
+    LB_PID=$!
+    local deadline=$((SECONDS + 10))
+    until [[ $(http_code "http://127.0.0.1:$LB_PORT/_health") == 200 ]]; do
+        if ! kill -0 "$LB_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+            tail -n 20 "$prefix/error.log" >&2 || true
+            die "load-balancer nginx did not come up on 127.0.0.1:$LB_PORT"
+        fi
+        sleep 0.1
+    done
+    log "load balancer ready on 127.0.0.1:$LB_PORT (pid $LB_PID)"
+}
+
 # ------------------------------------------------------------- scenarios ----
-RSS_HIT="n/a"
-RSS_CREATE="n/a"
-WARMUP_NOTE="n/a"
+declare -A RSS_HIT RSS_CREATE
 CREATE_FLAGS=(--create-rate 1000000000 --create-burst 1000000000)
 
 scenario_nginx_302() {
     start_nginx
     check_redirect nginx-302 "$NGINX_PORT" "$FIRST_CODE"
-    run_wrk nginx-302 "$BENCH_DIR/redirect.lua" "$NGINX_PORT"
+    run_wrk "${ROW_PREFIX}nginx-302" "$BENCH_DIR/redirect.lua" "$NGINX_PORT"
     stop_pid "$NGINX_PID" nginx
     NGINX_PID=""
 }
 
 scenario_redirect_hit() {
+    local name=${ROW_PREFIX}redirect-hit p
     start_shorty "$HIT_CACHE_CAPACITY"
-    check_redirect redirect-hit "$SHORTY_PORT" "$FIRST_CODE"
-    check_redirect redirect-hit "$SHORTY_PORT" "$LAST_CODE"
-    warm_cache "$SHORTY_PORT"
-    run_wrk redirect-hit "$BENCH_DIR/redirect.lua" "$SHORTY_PORT"
-    RSS_HIT=$(rss_mib "$SHORTY_PID")
+    check_redirect "$name" "$SHORTY_PORT" "$FIRST_CODE"
+    check_redirect "$name" "$SHORTY_PORT" "$LAST_CODE"
+    if [[ $SETUP == cluster ]]; then
+        # Round robin would leave each instance's local cache with about a
+        # third of the codes after one pass through the balancer, so every
+        # instance is warmed directly, one full pass each.
+        local i=0
+        for p in "${INSTANCE_PORTS[@]}"; do
+            i=$((i + 1))
+            check_redirect "$name" "$p" "$FIRST_CODE"
+            warm_cache "$name.instance$i" "$p"
+        done
+    else
+        warm_cache "$name" "$SHORTY_PORT"
+    fi
+    run_wrk "$name" "$BENCH_DIR/redirect.lua" "$SHORTY_PORT"
+    RSS_HIT[$SETUP]=$(shorty_rss)
     stop_shorty
 }
 
 scenario_redirect_miss() {
+    local name=${ROW_PREFIX}redirect-miss
     start_shorty "$MISS_CACHE_CAPACITY"
-    check_redirect redirect-miss "$SHORTY_PORT" "$LAST_CODE"
-    run_wrk redirect-miss "$BENCH_DIR/redirect.lua" "$SHORTY_PORT"
+    check_redirect "$name" "$SHORTY_PORT" "$LAST_CODE"
+    if [[ -n $REDIS_PREFIX ]]; then
+        # "Local cache tiny, Redis warm": one sequential pass through the
+        # server(s) fills Redis (read-through), then random codes are measured.
+        warm_cache "$name" "$SHORTY_PORT"
+        sleep 1 # let the background SET NX fills drain
+        SETUP_NOTES+=("$SETUP: Redis keys under $REDIS_PREFIX after the redirect-miss warm-up: $(redis_key_count)")
+    fi
+    run_wrk "$name" "$BENCH_DIR/redirect.lua" "$SHORTY_PORT"
     stop_shorty
 }
 
 scenario_create() {
     start_shorty "$HIT_CACHE_CAPACITY" "${CREATE_FLAGS[@]}"
-    local res
+    local res c name
     res=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST \
         -H 'Content-Type: application/json' \
         --data '{"url":"https://example.com/bench/sanity"}' \
@@ -413,14 +641,24 @@ scenario_create() {
         tail -n 20 "$SHORTY_LOG" >&2
         die "create: sanity POST /api/v1/links answered '$res', expected 201"
     fi
-    run_wrk create "$BENCH_DIR/create.lua" "$SHORTY_PORT"
-    RSS_CREATE=$(rss_mib "$SHORTY_PID")
+    for c in "${CREATE_CONN_LIST[@]}"; do
+        name=${ROW_PREFIX}create
+        [[ $c == "$CONNECTIONS" ]] || name+="-c$c"
+        run_wrk "$name" "$BENCH_DIR/create.lua" "$SHORTY_PORT" "$c"
+    done
+    RSS_CREATE[$SETUP]=$(shorty_rss)
+    if [[ $DB_URL == postgres* ]]; then
+        SETUP_NOTES+=("$SETUP: links in PostgreSQL after create: $(psql "$DB_URL" -X -A -t -c 'SELECT count(*) FROM links' 2>/dev/null || echo '?')")
+    fi
     stop_shorty
 }
 
-for s in "${SCENARIO_LIST[@]}"; do
-    log "=== scenario $s"
-    "scenario_${s//-/_}"
+for st in "${SETUP_LIST[@]}"; do
+    begin_setup "$st"
+    for s in "${SCENARIO_LIST[@]}"; do
+        log "=== setup $st, scenario $s"
+        "scenario_${s//-/_}"
+    done
 done
 
 # ---------------------------------------------------------------- report ----
@@ -432,12 +670,16 @@ cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n
 mem_total=$(free -g | awk '/^Mem:/ { print $2 }')
 wrk_version=$({ wrk -v 2>&1 || true; } | head -n 1)
 nginx_version=""
-if ((RUN_NGINX)); then nginx_version=$(nginx -v 2>&1 | sed 's/^nginx version: //'); fi
+if ((RUN_NGINX)) || [[ " $SETUPS " == *" cluster "* ]]; then nginx_version=$(nginx -v 2>&1 | sed 's/^nginx version: //'); fi
+pg_version=""
+redis_version=""
+if ((RUN_SHORTY && NEED_PG)); then pg_version=$(psql_admin 'SHOW server_version' 2>/dev/null || true); fi
+if ((RUN_SHORTY && NEED_REDIS)); then redis_version=$(redis-cli -u "$REDIS_URL" info server 2>/dev/null | sed -n 's/^redis_version:\(.*\)\r*$/\1/p' | tr -d '\r'); fi
 
 fmt_row() { # fmt_row NAME
-    local n=$1
+    local n=$1 base_name=${R_BASE[$1]}
     awk -v n="$n" -v rps="${R_RPS[$n]}" -v p50="${R_P50[$n]}" -v p99="${R_P99[$n]}" \
-        -v err="${R_ERR[$n]}" -v base="${R_RPS[nginx-302]:-}" \
+        -v err="${R_ERR[$n]}" -v base="${R_RPS[$base_name]:-}" \
         'BEGIN {
             ratio = (base != "" && base + 0 > 0) ? sprintf("%.2f", rps / base) : "n/a"
             printf "| %s | %.0f | %.2f | %.2f | %s | %s |\n", n, rps, p50, p99, err, ratio
@@ -451,16 +693,31 @@ fmt_row() { # fmt_row NAME
     echo "- commit: $commit"
     echo "- machine: nproc=$(nproc), CPU: ${cpu_model:-unknown}, RAM total: ${mem_total} GiB (free -g), kernel $(uname -r)"
     echo "- command: \`$CMDLINE\`"
-    echo "- load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency over 127.0.0.1; wrk and the server share the same $(nproc) CPUs"
+    echo "- load: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency over 127.0.0.1 (create: -c ${CREATE_CONN_LIST[*]}); wrk and the server share the same $(nproc) CPUs"
     echo "- servers: nginx worker_processes=$WORKERS / shorty TOKIO_WORKER_THREADS=$WORKERS"
-    echo "- tools: ${wrk_version:-wrk ?}${nginx_version:+, $nginx_version}"
+    if [[ " $SETUPS " == *" cluster "* ]]; then
+        echo "- cluster: $CLUSTER_INSTANCES shorty instances with TOKIO_WORKER_THREADS=$CLUSTER_WORKERS each, behind one nginx load balancer with worker_processes=$LB_WORKERS (round robin, keepalive to the upstreams)"
+    fi
+    echo "- setups: $SETUPS"
+    echo "- tools: ${wrk_version:-wrk ?}${nginx_version:+, $nginx_version}${pg_version:+, PostgreSQL $pg_version}${redis_version:+, Redis $redis_version}"
     echo "- preload (shorty import): $PRELOAD_RATE"
-    echo "- redirect-hit cache warm-up: $WARMUP_NOTE"
-    echo "- shorty RSS (VmRSS): after redirect-hit ${RSS_HIT} MiB, after create ${RSS_CREATE} MiB"
+    for note in "${WARMUP_NOTES[@]+"${WARMUP_NOTES[@]}"}"; do echo "- warm-up: $note"; done
+    for st in "${SETUP_LIST[@]}"; do
+        if [[ -n ${RSS_HIT[$st]:-} || -n ${RSS_CREATE[$st]:-} ]]; then
+            echo "- shorty RSS (VmRSS, $st): after redirect-hit ${RSS_HIT[$st]:-n/a} MiB, after create ${RSS_CREATE[$st]:-n/a} MiB"
+        fi
+    done
+    for note in "${SETUP_NOTES[@]+"${SETUP_NOTES[@]}"}"; do echo "- $note"; done
     for note in "${NOTES[@]+"${NOTES[@]}"}"; do echo "- note: $note"; done
     echo
     echo "| scenario | requests/s | p50 ms | p99 ms | errors | ratio vs nginx |"
     echo "|---|---:|---:|---:|---:|---:|"
     for s in "${DONE_SCENARIOS[@]}"; do fmt_row "$s"; done
+    if ((CPU_STATS)); then
+        echo
+        echo "CPU split during each measured run (% of one CPU, from /proc; $(nproc) CPUs = $(($(nproc) * 100))%):"
+        echo
+        for s in "${DONE_SCENARIOS[@]}"; do echo "- $s: ${R_CPU[$s]:-n/a}"; done
+    fi
 } | tee "$OUT/results.md"
 log "raw wrk output and logs are in $OUT/"

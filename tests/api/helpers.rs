@@ -21,7 +21,7 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     /// Declared after the shutdown sender so the server stops first.
     _shutdown: tokio::sync::oneshot::Sender<()>,
-    pub db: TestDb,
+    _db: TestDb,
 }
 
 static LOGGING: Once = Once::new();
@@ -68,7 +68,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         client,
         state,
         _shutdown: tx,
-        db,
+        _db: db,
     }
 }
 
