@@ -126,7 +126,7 @@ psql_admin() { # psql_admin SQL: runs SQL in the maintenance database
 }
 
 redis_del_prefix() { # redis_del_prefix PREFIX: deletes every key under PREFIX
-    redis-cli -u "$REDIS_URL" --scan --pattern "$1*" --count 1000 |
+    redis-cli -u "$REDIS_URL" --scan --pattern "$1*" |
         xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null
 }
 
@@ -409,7 +409,7 @@ begin_setup() { # begin_setup NAME: database and Redis prefix for one setup
 }
 
 redis_key_count() { # keys under the current setup's prefix
-    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX*" --count 1000 | wc -l
+    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX*" | wc -l
 }
 
 # ---------------------------------------------------------------- shorty ----

@@ -51,7 +51,7 @@ pub struct ConfigLayer {
     /// Store connections per instance [default: 16 for PostgreSQL; SQLite: 2 readers per core]
     #[arg(long, env = "SHORTY_DB_POOL_SIZE", global = true)]
     pub db_pool_size: Option<u32>,
-    /// Longest wait for a store connection or PostgreSQL call, in ms [default: 1500]
+    /// Longest wait for a store connection or PostgreSQL call, in ms [default: 1000]
     #[arg(long, env = "SHORTY_DB_TIMEOUT_MS", global = true)]
     pub db_timeout_ms: Option<u64>,
     /// Prepared statements cached per PostgreSQL connection; 0 disables [default: 100]
@@ -307,7 +307,7 @@ impl Config {
                 .unwrap_or_else(|| "shorty:".to_owned()),
             redis_timeout: Duration::from_millis(layer.redis_timeout_ms.unwrap_or(250)),
             db_pool_size: layer.db_pool_size,
-            db_timeout: Duration::from_millis(layer.db_timeout_ms.unwrap_or(1500)),
+            db_timeout: Duration::from_millis(layer.db_timeout_ms.unwrap_or(1000)),
             db_statement_cache: layer.db_statement_cache.unwrap_or(100),
             admin_token: layer.admin_token.filter(|t| !t.is_empty()),
             allow_anonymous: layer.allow_anonymous.unwrap_or(true),

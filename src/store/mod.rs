@@ -193,7 +193,7 @@ impl Default for StoreOptions {
     fn default() -> StoreOptions {
         StoreOptions {
             pool_size: None,
-            timeout: Duration::from_millis(1500),
+            timeout: Duration::from_millis(1000),
             statement_cache: 100,
         }
     }

@@ -346,7 +346,7 @@ fn print_config_shows_every_spec_key_with_its_default() {
         ("redis_key_prefix", Some(r#""shorty:""#)),
         ("redis_timeout_ms", Some("250")),
         ("db_pool_size", None),
-        ("db_timeout_ms", Some("1500")),
+        ("db_timeout_ms", Some("1000")),
         ("db_statement_cache", Some("100")),
         ("admin_token", None),
         ("allow_anonymous", Some("true")),

@@ -183,6 +183,11 @@ async fn with_redis_down_everything_works_and_recovers_by_itself() {
         "Redis down for {:?} of traffic without errors",
         down_at.elapsed()
     );
+    // Thousands of requests went without Redis; each instance said so once.
+    for server in &servers {
+        let logs = server.logs();
+        assert_eq!(logs.matches("redis unavailable").count(), 1, "{logs}");
+    }
 
     // Redis comes back empty (it keeps nothing on disk). Counter blocks
     // and the shared cache resume on their own; codes stay unique.
@@ -300,6 +305,14 @@ async fn with_postgres_down_cached_links_redirect_writes_fail_fast_and_nothing_i
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["failed"], json!(["store"]), "{body}");
+    // Three failed requests and failing click flushes, each logged once.
+    let logs = server.logs();
+    assert_eq!(
+        logs.matches("store unavailable; answering 503").count(),
+        1,
+        "{logs}"
+    );
+    assert!(logs.matches("click flush failed").count() <= 1, "{logs}");
 
     // Back within 5 s of PostgreSQL returning, by itself.
     pg.resume();
