@@ -236,3 +236,27 @@ fn assign_ids(links: &[NewLink], rows: Vec<(String, i64)>) -> Vec<Option<i64>> {
         .map(|link| inserted.remove(&link.code))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(code: &str) -> NewLink {
+        NewLink {
+            code: code.into(),
+            url: "https://example.com/".into(),
+            created_at: 0,
+            expires_at: None,
+            max_clicks: None,
+            clicks: 0,
+            redirect_status: 302,
+        }
+    }
+
+    #[test]
+    fn returned_ids_go_to_the_right_links() {
+        let links = [link("a"), link("b"), link("a"), link("c")];
+        let rows = vec![("c".to_owned(), 9), ("a".to_owned(), 7)];
+        assert_eq!(assign_ids(&links, rows), [Some(7), None, None, Some(9)]);
+    }
+}

@@ -18,3 +18,4 @@ mod redirect;
 mod scale_out;
 mod services;
 mod shared_redis;
+mod store;

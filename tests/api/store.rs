@@ -1,0 +1,79 @@
+//! The `Store` trait itself, on the backend under test: both
+//! implementations must pass these (batches, clicks, caps, counters).
+
+use std::sync::Arc;
+
+use shorty::store::{self, NewLink, Store};
+
+use crate::backend::TestDb;
+
+fn link(code: &str) -> NewLink {
+    NewLink {
+        code: code.into(),
+        url: "https://example.com/".into(),
+        created_at: 0,
+        expires_at: None,
+        max_clicks: None,
+        clicks: 0,
+        redirect_status: 302,
+    }
+}
+
+async fn open(db: &TestDb) -> Arc<dyn Store> {
+    let store = store::connect(&db.url, &Default::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn batches_clicks_and_caps_round_trip() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    let links: Vec<NewLink> = (0..1200).map(|i| link(&format!("c{i}"))).collect();
+    let ids = store.insert_links(&links).await.unwrap();
+    assert!(ids.iter().all(Option::is_some));
+    // Taken codes come back as None, also within one batch.
+    let again = store
+        .insert_links(&[link("c0"), link("new"), link("new")])
+        .await
+        .unwrap();
+    assert!(again[0].is_none() && again[1].is_some() && again[2].is_none());
+
+    let id_of = |i: usize| ids[i].unwrap();
+    let counts: Vec<(i64, i64)> = (0..1200).map(|i| (id_of(i), i as i64)).collect();
+    store.add_clicks(&counts).await.unwrap();
+    store.add_clicks(&counts[..1]).await.unwrap();
+    assert_eq!(store.get_link("c1100").await.unwrap().unwrap().clicks, 1100);
+    assert_eq!(store.get_link("c0").await.unwrap().unwrap().clicks, 0);
+    store.add_clicks(&[(id_of(1), 5)]).await.unwrap();
+    assert_eq!(store.get_link("c1").await.unwrap().unwrap().clicks, 6);
+
+    // A cap counts flushed clicks too.
+    let capped = NewLink {
+        max_clicks: Some(3),
+        ..link("capped")
+    };
+    let capped_id = store.insert_links(&[capped]).await.unwrap()[0].unwrap();
+    store.add_clicks(&[(capped_id, 2)]).await.unwrap();
+    assert!(store.consume_click("capped", 0).await.unwrap());
+    assert!(!store.consume_click("capped", 0).await.unwrap());
+    assert_eq!(store.get_link("capped").await.unwrap().unwrap().clicks, 3);
+}
+
+#[tokio::test]
+async fn the_store_counter_and_recorded_redis_blocks_never_overlap() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 0);
+    assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 1000);
+    assert_eq!(store.counter_floor().await.unwrap(), 2000);
+    // Redis handed out values up to 5000: recording answers the store's
+    // next value, and the store's counter then starts past 5000.
+    assert_eq!(store.record_redis_block(5000).await.unwrap(), 2000);
+    assert_eq!(store.counter_floor().await.unwrap(), 5000);
+    assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 5000);
+    // A lower Redis value (an instance recording late) changes nothing,
+    // and tells the caller its block is below the store's counter.
+    assert_eq!(store.record_redis_block(3000).await.unwrap(), 6000);
+    assert_eq!(store.counter_floor().await.unwrap(), 6000);
+}
