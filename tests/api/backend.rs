@@ -1,6 +1,7 @@
 //! Which store the suite runs against, and a fresh database per test.
 //!
 //! `TEST_BACKEND=sqlite` (the default) gives each test its own SQLite file;
+//! `TEST_REDIS=1` adds Redis to every in-process test server;
 //! `TEST_BACKEND=postgres` gives each test its own freshly created database
 //! on the server at `TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the test
@@ -28,6 +29,12 @@ pub fn backend() -> Backend {
         Ok("sqlite") | Err(_) => Backend::Sqlite,
         Ok(other) => panic!("TEST_BACKEND must be sqlite or postgres, not {other:?}"),
     }
+}
+
+/// Whether `TEST_REDIS=1` asks for every test server to use Redis too
+/// (with a key prefix of its own).
+pub fn with_redis() -> bool {
+    std::env::var("TEST_REDIS").is_ok_and(|v| v == "1")
 }
 
 /// The PostgreSQL server's maintenance database, used to create and drop

@@ -9,7 +9,7 @@ use shorty::config::{Config, ConfigLayer, LogFormat};
 use shorty::startup::Application;
 use shorty::telemetry::{self, LogTarget};
 
-use crate::backend::TestDb;
+use crate::backend::{redis_url, unique_name, with_redis, TestDb};
 
 /// The admin token every test app is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -50,7 +50,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         admin_token: Some(ADMIN_TOKEN.into()),
         ..ConfigLayer::default()
     };
+    if with_redis() {
+        layer.redis_url = Some(redis_url());
+        layer.redis_key_prefix = Some(format!("{}:", unique_name("shorty_test")));
+    }
     configure(&mut layer);
+    let subscribes = with_redis() && layer.redis_url == Some(redis_url());
     let config = Config::resolve(layer).expect("valid test config");
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -59,6 +64,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
+    if subscribes {
+        // Until subscribed to invalidations, the cache runs degraded (and
+        // is emptied when that ends); tests start from the normal state.
+        let started = std::time::Instant::now();
+        while state.links.cache().is_degraded() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "never subscribed to Redis invalidations"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
