@@ -136,6 +136,13 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             stop.clone(),
         )
     });
+    let announcer = state.links.redis().map(|redis| {
+        let redis = Arc::clone(redis);
+        every(CLICK_FLUSH_EVERY, stop.clone(), move || {
+            let redis = Arc::clone(&redis);
+            async move { redis.retry_unannounced().await }
+        })
+    });
     let purger = every(PURGE_EVERY, stop, move || {
         let state = Arc::clone(&state);
         async move {
@@ -148,6 +155,7 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
     });
     let mut workers = vec![flusher, purger];
     workers.extend(subscriber);
+    workers.extend(announcer);
     workers
 }
 

@@ -182,14 +182,19 @@ impl LinkCache {
     /// cache is emptied, since what it holds may have missed a write.
     pub fn set_degraded(&self, degraded: bool) {
         if self.degraded.swap(degraded, Ordering::SeqCst) != degraded {
-            self.epoch.fetch_add(1, Ordering::SeqCst);
-            self.entries.invalidate_all();
+            self.invalidate_all();
         }
     }
 
     /// Whether entries are short-lived because invalidation is down.
     pub fn is_degraded(&self) -> bool {
         self.degraded.load(Ordering::SeqCst)
+    }
+
+    /// Forgets everything, for when writes elsewhere may have been missed.
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
     }
 
     /// Forgets `code` after a write to it committed.

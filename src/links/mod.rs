@@ -161,7 +161,7 @@ impl LinkService {
     /// one second only.
     async fn announce(&self, code: &str) {
         if let Some(redis) = &self.redis {
-            let _ = redis.invalidate(code).await;
+            redis.invalidate(code).await;
         }
     }
 

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use super::{RedisError, SharedRedis};
@@ -18,6 +20,13 @@ pub const SHARED_TTL: Duration = Duration::from_secs(300);
 
 /// Marker value left by a write; readers treat it as absent.
 const MARKER: &str = "-";
+
+/// Invalidation message meaning "every code" (never a valid code).
+pub const EVERYTHING: &str = "*";
+
+/// Writes remembered while Redis is away; past this, everything shared is
+/// dropped once Redis is back.
+const MAX_UNANNOUNCED: usize = 100_000;
 
 /// What the shared cache holds for one code: the fields the redirect path
 /// and its cap and expiry checks need.
@@ -92,20 +101,86 @@ impl SharedRedis {
     }
 
     /// After a committed write to `code`: replaces the shared entry with a
-    /// marker and tells every instance to drop its local copy.
-    pub async fn invalidate(&self, code: &str) -> Result<(), RedisError> {
+    /// marker and tells every instance to drop its local copy. When Redis
+    /// cannot be told, the code is kept and announced again once it can
+    /// (see [`SharedRedis::retry_unannounced`]), so an entry cached in
+    /// Redis before an outage cannot outlive a write made during it.
+    pub async fn invalidate(&self, code: &str) {
+        if self.invalidate_codes(&[code]).await.is_err() {
+            self.remember_unannounced(code);
+        }
+    }
+
+    async fn invalidate_codes(&self, codes: &[&str]) -> Result<(), RedisError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(self.link_key(code))
-            .arg(MARKER)
-            .arg("PX")
-            .arg(self.marker_ttl.as_millis() as u64)
-            .ignore()
-            .cmd("PUBLISH")
-            .arg(self.key("invalidate"))
-            .arg(code)
-            .ignore();
+        for code in codes {
+            pipe.cmd("SET")
+                .arg(self.link_key(code))
+                .arg(MARKER)
+                .arg("PX")
+                .arg(self.marker_ttl.as_millis() as u64)
+                .ignore()
+                .cmd("PUBLISH")
+                .arg(self.key("invalidate"))
+                .arg(*code)
+                .ignore();
+        }
         self.pipeline::<()>(&pipe).await
+    }
+
+    fn remember_unannounced(&self, code: &str) {
+        let mut pending = self.unannounced.lock();
+        if pending.len() < MAX_UNANNOUNCED {
+            pending.insert(code.to_owned());
+        } else {
+            self.unannounced_overflow.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Announces the writes that Redis missed; called every second. If too
+    /// many piled up to remember, every shared entry is dropped instead
+    /// and every instance empties its local cache.
+    pub async fn retry_unannounced(&self) {
+        if self.unannounced_overflow.load(Ordering::Relaxed) {
+            if self.drop_all_links().await.is_ok() {
+                self.unannounced_overflow.store(false, Ordering::Relaxed);
+                self.unannounced.lock().clear();
+            }
+            return;
+        }
+        let codes: Vec<String> = self.unannounced.lock().iter().cloned().collect();
+        for chunk in codes.chunks(500) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            if self.invalidate_codes(&refs).await.is_err() {
+                return;
+            }
+            let mut pending = self.unannounced.lock();
+            for code in chunk {
+                pending.remove(code);
+            }
+        }
+    }
+
+    /// Deletes every shared link entry and tells instances to empty their
+    /// local caches ([`EVERYTHING`] on the invalidation channel).
+    async fn drop_all_links(&self) -> Result<(), RedisError> {
+        let pattern = self.key("link:*");
+        let mut cursor: u64 = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000);
+            let (next, keys): (u64, Vec<String>) = self.query(&scan).await?;
+            if !keys.is_empty() {
+                self.query::<()>(redis::cmd("UNLINK").arg(&keys)).await?;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(self.key("invalidate")).arg(EVERYTHING);
+        self.query::<()>(&publish).await
     }
 }
 

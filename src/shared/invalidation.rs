@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use super::{SharedRedis, RETRY_AFTER};
+use super::{SharedRedis, EVERYTHING, RETRY_AFTER};
 use crate::links::cache::LinkCache;
 use crate::startup::stopped;
 
@@ -48,8 +48,10 @@ async fn subscribe_forever(redis: &SharedRedis, cache: &LinkCache) {
                 cache.set_degraded(false);
                 let mut messages = pubsub.on_message();
                 while let Some(message) = messages.next().await {
-                    if let Ok(code) = message.get_payload::<String>() {
-                        cache.invalidate(&code);
+                    match message.get_payload::<String>() {
+                        Ok(code) if code == EVERYTHING => cache.invalidate_all(),
+                        Ok(code) => cache.invalidate(&code),
+                        Err(_) => {}
                     }
                 }
                 tracing::warn!("redis invalidation channel lost; local cache entries now live 1 s");

@@ -9,6 +9,7 @@
 mod cache;
 mod invalidation;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue};
 
-pub use cache::{SharedEntry, SHARED_TTL};
+pub use cache::{SharedEntry, EVERYTHING, SHARED_TTL};
 pub use invalidation::spawn_subscriber;
 
 use crate::config::Config;
@@ -63,6 +64,9 @@ pub struct SharedRedis {
     /// How long an invalidation marker keeps racing loads out of the
     /// shared cache: longer than any store call can take.
     marker_ttl: Duration,
+    /// Codes written while Redis was away, still to be announced.
+    unannounced: parking_lot::Mutex<HashSet<String>>,
+    unannounced_overflow: AtomicBool,
 }
 
 impl SharedRedis {
@@ -83,6 +87,8 @@ impl SharedRedis {
             down: AtomicBool::new(false),
             counter: redis::Script::new(COUNTER_SCRIPT),
             marker_ttl: config.db_timeout * 2 + Duration::from_secs(3),
+            unannounced: parking_lot::Mutex::new(HashSet::new()),
+            unannounced_overflow: AtomicBool::new(false),
         })))
     }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::binary::ShortyProcess;
 use crate::helpers::ADMIN_TOKEN;
-use crate::services::{redis_get, PrivatePostgres, PrivateRedis};
+use crate::services::{redis_get, shared_postgres, PrivatePostgres, PrivateRedis};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -361,5 +361,71 @@ async fn with_postgres_down_cached_links_redirect_writes_fail_fast_and_nothing_i
         assert_eq!(response.status(), StatusCode::OK, "{code} lost");
         let link: Value = response.json().await.unwrap();
         assert_eq!(link["clicks"], 2, "{link}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_redis_missed_is_announced_once_it_answers_again() {
+    let (Some(db), Some(redis)) = (shared_postgres(), PrivateRedis::start()) else {
+        return;
+    };
+    let prefix = "missed:";
+    let args = ["--redis-url", &redis.url(), "--redis-key-prefix", prefix];
+    let (a, b) = (
+        ShortyProcess::start(&db.url, &args),
+        ShortyProcess::start(&db.url, &args),
+    );
+    let client = client();
+    let code = create(&client, &a, "https://example.com/old").await;
+    // B reads it, which puts it in the shared cache.
+    let key = format!("{prefix}link:{code}");
+    let started = Instant::now();
+    while redis_get(&redis.url(), &key).is_none_or(|v| !v.contains("/old")) {
+        assert_eq!(follow(&client, &b, &code).await, StatusCode::FOUND);
+        assert!(started.elapsed() < Duration::from_secs(5), "never shared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Redis hangs (it keeps its data) while A patches the link.
+    redis.freeze();
+    let patch = admin(
+        &client,
+        reqwest::Method::PATCH,
+        &a,
+        &format!("/api/v1/links/{code}"),
+    )
+    .await
+    .json(&json!({ "url": "https://example.com/new" }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(patch.status(), StatusCode::OK);
+    redis.thaw();
+
+    // Once Redis answers, the stale shared entry is replaced, and B
+    // redirects to the new URL.
+    let started = Instant::now();
+    while redis_get(&redis.url(), &key).is_some_and(|v| v.contains("/old")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the stale shared entry outlived Redis's outage"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    loop {
+        let response = client
+            .get(format!("{}/{code}", b.address()))
+            .send()
+            .await
+            .unwrap();
+        if response.headers()["location"] == "https://example.com/new" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "B still redirects to the old URL"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

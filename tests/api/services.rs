@@ -112,6 +112,21 @@ impl PrivateRedis {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT), with its data intact.
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        crate::binary::send_signal(child.id(), signal);
+    }
+
     /// Kills the server: everything in it is lost.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
