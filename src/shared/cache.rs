@@ -168,7 +168,11 @@ impl SharedRedis {
         let mut cursor: u64 = 0;
         loop {
             let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000);
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
             let (next, keys): (u64, Vec<String>) = self.query(&scan).await?;
             if !keys.is_empty() {
                 self.query::<()>(redis::cmd("UNLINK").arg(&keys)).await?;

@@ -386,8 +386,14 @@ async fn a_write_redis_missed_is_announced_once_it_answers_again() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // Redis hangs (it keeps its data) while A patches the link.
+    // Redis hangs (it keeps its data). A's next Redis call times out, which
+    // starts A's one-second pause from Redis, so the announcement of the
+    // patch below is never even sent.
     redis.freeze();
+    assert_eq!(
+        follow(&client, &a, "never-created").await,
+        StatusCode::NOT_FOUND
+    );
     let patch = admin(
         &client,
         reqwest::Method::PATCH,
