@@ -32,6 +32,7 @@ CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-3}   # shorty instances behind the nginx 
 CLUSTER_WORKERS=${CLUSTER_WORKERS:-1}   # TOKIO_WORKER_THREADS of each cluster instance
 LB_WORKERS=${LB_WORKERS:-$WORKERS}      # worker_processes of the load-balancer nginx
 CPU_STATS=${CPU_STATS:-1}               # 1 = record the CPU split by process during each measured run
+SERVE_ARGS=${SERVE_ARGS:-}              # extra flags for every `shorty serve` (e.g. "--db-timeout-ms 30000")
 
 # The exact invocation, with every knob spelled out, for the report.
 CMDLINE="LINKS=$LINKS DURATION=$DURATION THREADS=$THREADS CONNECTIONS=$CONNECTIONS WORKERS=$WORKERS OUT=$OUT SCENARIOS='$SCENARIOS' HIT_CACHE_CAPACITY=$HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY=$MISS_CACHE_CAPACITY WARMUP_MAX=$WARMUP_MAX BUILD=$BUILD"
@@ -40,6 +41,7 @@ if [[ $SETUPS != sqlite ]]; then
 elif [[ $CREATE_CONNECTIONS != "$CONNECTIONS" ]]; then
     CMDLINE+=" CREATE_CONNECTIONS='$CREATE_CONNECTIONS'"
 fi
+[[ -z $SERVE_ARGS ]] || CMDLINE+=" SERVE_ARGS='$SERVE_ARGS'"
 CMDLINE+=" CPU_STATS=$CPU_STATS bash $0${*:+ $*}"
 
 cd "$(dirname "$0")/.."
@@ -61,6 +63,7 @@ done
 ((LINKS <= 56800235584)) || die "LINKS too large for 6 base62 digits"
 [[ -z $DB_POOL_SIZE || $DB_POOL_SIZE =~ ^[1-9][0-9]*$ ]] || die "DB_POOL_SIZE must be empty or a positive integer"
 [[ $CPU_STATS == 0 || $CPU_STATS == 1 ]] || die "CPU_STATS must be 0 or 1"
+read -r -a EXTRA_SERVE_ARGS <<<"$SERVE_ARGS"
 read -r -a CREATE_CONN_LIST <<<"$CREATE_CONNECTIONS"
 ((${#CREATE_CONN_LIST[@]} > 0)) || die "CREATE_CONNECTIONS is empty"
 for c in "${CREATE_CONN_LIST[@]}"; do
@@ -122,7 +125,7 @@ stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
 }
 
 psql_admin() { # psql_admin SQL: runs SQL in the maintenance database
-    psql "$PG_URL/postgres" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
+    PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL/postgres" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
 }
 
 redis_del_prefix() { # redis_del_prefix PREFIX: deletes every key under PREFIX
@@ -419,7 +422,8 @@ start_instance() { # start_instance CACHE_CAPACITY HTTP_THREADS [extra serve arg
     local port pid
     port=$(free_port)
     local -a cmd=("$SHORTY_BIN" serve --listen "127.0.0.1:$port" --database-url "$DB_URL"
-        --log-format json --cache-capacity "$cap" "${SETUP_ARGS[@]+"${SETUP_ARGS[@]}"}" "$@")
+        --log-format json --cache-capacity "$cap" "${SETUP_ARGS[@]+"${SETUP_ARGS[@]}"}"
+        "${EXTRA_SERVE_ARGS[@]+"${EXTRA_SERVE_ARGS[@]}"}" "$@")
     log "starting: TOKIO_WORKER_THREADS=$threads ${cmd[*]}"
     printf '\n===== %s [%s] TOKIO_WORKER_THREADS=%s %s\n' "$(date -Is)" "$SETUP" "$threads" "${cmd[*]}" >>"$SHORTY_LOG"
     TOKIO_WORKER_THREADS=$threads "${cmd[@]}" >>"$SHORTY_LOG" 2>&1 &
@@ -466,6 +470,21 @@ stop_shorty() {
     for pid in "${SHORTY_PIDS[@]+"${SHORTY_PIDS[@]}"}"; do stop_pid "$pid" shorty; done
     SHORTY_PIDS=()
     INSTANCE_PORTS=()
+    if [[ $DB_URL == postgres* ]]; then
+        # Statements a stopped instance abandoned keep running (and holding
+        # row locks) in PostgreSQL. Count them, then end them, so the next
+        # scenario starts from a quiet database.
+        local db=${DB_URL##*/} left
+        sleep 0.5
+        left=$(psql_admin "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND state <> 'idle'")
+        if ((left > 0)); then
+            local detail
+            detail=$(psql_admin "SELECT string_agg(n || '× ' || q, '; ') FROM (SELECT count(*) AS n, left(regexp_replace(query, '\s+', ' ', 'g'), 60) AS q FROM pg_stat_activity WHERE datname = '$db' AND state <> 'idle' GROUP BY 2) t")
+            log "WARNING: $left PostgreSQL backends still busy in $db after shorty stopped ($detail); terminating them"
+            NOTES+=("$SETUP/$CUR_SCENARIO: $left PostgreSQL backends still busy after every shorty instance had exited ($detail); terminated by the harness")
+        fi
+        psql_admin "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$db'" >/dev/null
+    fi
 }
 
 check_redirect() { # check_redirect NAME PORT CODE: one GET must answer 302 + Location
@@ -653,12 +672,26 @@ scenario_create() {
     stop_shorty
 }
 
+end_setup() { # frees the setup's database and Redis keys right away (the exit trap would too)
+    if [[ $DB_URL == postgres* ]]; then
+        log "$SETUP: dropping database ${DB_URL##*/}"
+        psql_admin "DROP DATABASE IF EXISTS ${DB_URL##*/} WITH (FORCE)" >&2
+    fi
+    if [[ -n $REDIS_PREFIX ]]; then
+        log "$SETUP: deleting Redis keys $REDIS_PREFIX*"
+        redis_del_prefix "$REDIS_PREFIX"
+    fi
+}
+
+CUR_SCENARIO=""
 for st in "${SETUP_LIST[@]}"; do
     begin_setup "$st"
     for s in "${SCENARIO_LIST[@]}"; do
+        CUR_SCENARIO=$s
         log "=== setup $st, scenario $s"
         "scenario_${s//-/_}"
     done
+    end_setup
 done
 
 # ---------------------------------------------------------------- report ----

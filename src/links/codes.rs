@@ -11,6 +11,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::UNAVAILABLE_BACKOFF;
 
 use crate::domain::alias::is_reserved;
 use crate::domain::{Code, CodeGenerator};
@@ -30,6 +33,7 @@ pub struct CodeAllocator {
     store: Arc<dyn Store>,
     redis: Option<Arc<SharedRedis>>,
     block: Mutex<Range<u64>>,
+    last_unavailable: Mutex<Option<Instant>>,
 }
 
 impl CodeAllocator {
@@ -45,11 +49,28 @@ impl CodeAllocator {
             store,
             redis,
             block: Mutex::new(0..0),
+            last_unavailable: Mutex::new(None),
         }
     }
 
-    /// The first value of a fresh block.
+    /// The first value of a fresh block; fails at once for a moment after
+    /// the store was found unavailable, so waiters do not each time out.
     async fn reserve(&self) -> Result<u64, StoreError> {
+        let mut last_unavailable = self.last_unavailable.lock().await;
+        if last_unavailable.is_some_and(|at| at.elapsed() < UNAVAILABLE_BACKOFF) {
+            return Err(StoreError::Unavailable(
+                "the store was unreachable a moment ago".to_owned(),
+            ));
+        }
+        let reserved = self.reserve_block().await;
+        *last_unavailable = match &reserved {
+            Err(StoreError::Unavailable(_)) => Some(Instant::now()),
+            _ => None,
+        };
+        reserved
+    }
+
+    async fn reserve_block(&self) -> Result<u64, StoreError> {
         if let Some(redis) = &self.redis {
             if let Some(first) = self.reserve_from_redis(redis).await? {
                 return Ok(first);

@@ -31,6 +31,11 @@ const MAX_CODE_SKIPS: usize = 16;
 /// Links purged per store statement.
 const PURGE_BATCH: u32 = 1000;
 
+/// After the store was found unavailable, writes fail at once for this
+/// long instead of each waiting out `db_timeout_ms` in turn, so a burst of
+/// creates during an outage gets its 503s quickly.
+pub const UNAVAILABLE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Shared link logic; one per process.
 pub struct LinkService {
     store: Arc<dyn Store>,
@@ -244,9 +249,11 @@ impl LinkService {
 
     /// Applies a validated patch; the next redirect sees it.
     pub async fn update(&self, code: &str, patch: &LinkPatch) -> Result<LinkRecord, AppError> {
-        let updated = self.store.update_link(code, patch).await?;
+        let updated = self.store.update_link(code, patch).await;
+        // Even on failure: a timed-out write may still have committed.
         self.cache.invalidate(code);
         self.announce(code).await;
+        let updated = updated?;
         match updated {
             Some(record) => Ok(record),
             None => self.get(code).await,
@@ -255,9 +262,10 @@ impl LinkService {
 
     /// Deletes a link for good; its code is never handed out again.
     pub async fn delete(&self, code: &str) -> Result<(), AppError> {
-        let deleted = self.store.delete_link(code, now_ms()).await?;
+        let deleted = self.store.delete_link(code, now_ms()).await;
         self.cache.invalidate(code);
         self.announce(code).await;
+        let deleted = deleted?;
         if deleted {
             Ok(())
         } else {

@@ -55,7 +55,8 @@ pub struct SharedRedis {
     client: Client,
     prefix: String,
     timeout: Duration,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    connection: parking_lot::RwLock<Option<ConnectionManager>>,
+    connecting: tokio::sync::Mutex<()>,
     started: Instant,
     /// Milliseconds since `started` before which calls are skipped.
     skip_until: AtomicU64,
@@ -81,7 +82,8 @@ impl SharedRedis {
             client,
             prefix: config.redis_key_prefix.clone(),
             timeout: config.redis_timeout,
-            connection: tokio::sync::Mutex::new(None),
+            connection: parking_lot::RwLock::new(None),
+            connecting: tokio::sync::Mutex::new(()),
             started: Instant::now(),
             skip_until: AtomicU64::new(0),
             down: AtomicBool::new(false),
@@ -131,9 +133,9 @@ impl SharedRedis {
         self.note(answer)
     }
 
-    /// Answers when Redis does, for `/readyz`; ignores the skip window.
+    /// Answers when Redis does, for `/readyz`. Within the pause after a
+    /// failure this reports the failure without trying again.
     pub async fn ping(&self) -> Result<(), RedisError> {
-        self.skip_until.store(0, Ordering::Relaxed);
         self.query::<String>(&redis::cmd("PING")).await.map(|_| ())
     }
 
@@ -147,8 +149,15 @@ impl SharedRedis {
         if now < self.skip_until.load(Ordering::Relaxed) {
             return Err(RedisError::Skipped);
         }
-        let mut slot = self.connection.lock().await;
-        if let Some(conn) = slot.as_ref() {
+        if let Some(conn) = self.connection.read().as_ref() {
+            return Ok(conn.clone());
+        }
+        // One caller connects; the others go without Redis meanwhile
+        // rather than queueing behind a connection attempt.
+        let Ok(_connecting) = self.connecting.try_lock() else {
+            return Err(RedisError::Skipped);
+        };
+        if let Some(conn) = self.connection.read().as_ref() {
             return Ok(conn.clone());
         }
         let config = ConnectionManagerConfig::new()
@@ -157,7 +166,7 @@ impl SharedRedis {
             .set_number_of_retries(1);
         let connect = self.client.get_connection_manager_with_config(config);
         let conn = self.note(self.bounded(connect).await)?;
-        *slot = Some(conn.clone());
+        *self.connection.write() = Some(conn.clone());
         Ok(conn)
     }
 

@@ -83,12 +83,19 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            // PostgreSQL's connection exceptions (08xxx) and shutdown or
-            // recovery states (57P0x): the server is going or coming back.
+            // PostgreSQL errors that pass with time: connection exceptions
+            // (08), transaction rollbacks such as deadlocks and
+            // serialization failures (40), insufficient resources such as
+            // a full disk (53), operator intervention such as shutdown,
+            // recovery or a cancelled statement (57), and writes sent to a
+            // read-only standby during a failover (25006).
             sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+                if db.code().is_some_and(|c| {
+                    ["08", "40", "53", "57"]
+                        .iter()
+                        .any(|class| c.starts_with(class))
+                        || c == "25006"
+                }) =>
             {
                 StoreError::Unavailable(e.to_string())
             }

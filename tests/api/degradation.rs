@@ -251,6 +251,26 @@ async fn with_postgres_down_cached_links_redirect_writes_fail_fast_and_nothing_i
     for code in &acknowledged {
         assert_eq!(follow(&client, &server, code).await, StatusCode::FOUND);
     }
+    // A burst of 100 concurrent creates: every one gets its 503 within
+    // 2 s, none waits behind the others' timeouts.
+    let started = Instant::now();
+    let burst = futures::future::join_all((0..100).map(|i| {
+        let (client, server) = (&client, &server);
+        async move {
+            let body = json!({ "url": format!("https://example.com/burst/{i}") });
+            let response = post(client, server, body).await;
+            (response.status(), started.elapsed())
+        }
+    }))
+    .await;
+    for (status, took) in &burst {
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            *took < Duration::from_secs(2),
+            "a create in the burst took {took:?}"
+        );
+    }
+
     // Writes fail within 2 s with 503 and Retry-After.
     let code = &acknowledged[0];
     let writes: Vec<Pin<Box<dyn Future<Output = Response> + Send + '_>>> = vec![
