@@ -35,10 +35,25 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
     let (store, redis) = tokio::join!(store, redis);
     let mut body = json!({ "status": "ready", "checks": { "store": store } });
     if let Some(redis) = redis {
-        if redis != "ok" {
-            body["degraded"] = json!(["redis"]);
+        // Whether writes on other instances reach this one's cache at once
+        // (subscribed) or within a second (degraded: entries live 1 s).
+        let invalidation = if state.links.cache().is_degraded() {
+            "degraded"
+        } else {
+            "subscribed"
+        };
+        let degraded: Vec<&str> = [
+            ("redis", redis != "ok"),
+            ("invalidation", invalidation != "subscribed"),
+        ]
+        .into_iter()
+        .filter_map(|(name, bad)| bad.then_some(name))
+        .collect();
+        if !degraded.is_empty() {
+            body["degraded"] = json!(degraded);
         }
         body["checks"]["redis"] = Value::String(redis);
+        body["checks"]["invalidation"] = json!(invalidation);
     }
     if store == "ok" {
         (StatusCode::OK, Json(body))

@@ -1,6 +1,11 @@
 //! Cross-instance invalidation: every instance subscribes to one Redis
 //! channel, and a write on any instance publishes the code it changed.
 //!
+//! Every instance also publishes a heartbeat on the channel several times a
+//! second. A subscription that hears nothing at all for [`SILENCE_LIMIT`]
+//! is treated as lost, so a Redis that hangs (or a network that silently
+//! drops packets) is noticed as quickly as one that closes the connection.
+//!
 //! While the subscription is down, messages can be missed, so the local
 //! cache is told it is degraded: it is emptied and keeps entries for one
 //! second only, which still bounds staleness across instances to a
@@ -17,7 +22,17 @@ use super::{SharedRedis, EVERYTHING, RETRY_AFTER};
 use crate::links::cache::LinkCache;
 use crate::startup::stopped;
 
-/// Keeps this instance subscribed until `stop` turns true.
+/// How often each instance publishes a heartbeat.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(200);
+
+/// Silence after which the subscription is considered lost.
+pub const SILENCE_LIMIT: Duration = Duration::from_millis(700);
+
+/// The heartbeat message (never a valid code).
+const HEARTBEAT: &str = ".";
+
+/// Keeps this instance subscribed, and publishing heartbeats, until `stop`
+/// turns true.
 pub fn spawn_subscriber(
     redis: Arc<SharedRedis>,
     cache: Arc<LinkCache>,
@@ -26,6 +41,7 @@ pub fn spawn_subscriber(
     tokio::spawn(async move {
         tokio::select! {
             _ = subscribe_forever(&redis, &cache) => {}
+            _ = heartbeat_forever(&redis) => {}
             _ = stopped(&mut stop) => {}
         }
     })
@@ -47,14 +63,27 @@ async fn subscribe_forever(redis: &SharedRedis, cache: &LinkCache) {
                 }
                 cache.set_degraded(false);
                 let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
+                loop {
+                    let message = match tokio::time::timeout(SILENCE_LIMIT, messages.next()).await {
+                        Ok(Some(message)) => message,
+                        Ok(None) => {
+                            tracing::warn!(
+                                "redis invalidation channel lost; local cache entries now live 1 s"
+                            );
+                            break;
+                        }
+                        Err(_) => {
+                            tracing::warn!("redis invalidation channel silent; local cache entries now live 1 s");
+                            break;
+                        }
+                    };
                     match message.get_payload::<String>() {
+                        Ok(code) if code == HEARTBEAT => {}
                         Ok(code) if code == EVERYTHING => cache.invalidate_all(),
                         Ok(code) => cache.invalidate(&code),
                         Err(_) => {}
                     }
                 }
-                tracing::warn!("redis invalidation channel lost; local cache entries now live 1 s");
                 logged_down = true;
             }
             Ok(Err(e)) if !logged_down => {
@@ -71,5 +100,14 @@ async fn subscribe_forever(redis: &SharedRedis, cache: &LinkCache) {
         }
         cache.set_degraded(true);
         tokio::time::sleep(RETRY_AFTER / 2).await;
+    }
+}
+
+async fn heartbeat_forever(redis: &SharedRedis) {
+    let mut publish = redis::cmd("PUBLISH");
+    publish.arg(redis.key("invalidate")).arg(HEARTBEAT);
+    loop {
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+        let _ = redis.query::<()>(&publish).await;
     }
 }

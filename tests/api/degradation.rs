@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use crate::binary::ShortyProcess;
 use crate::helpers::ADMIN_TOKEN;
-use crate::services::{redis_get, shared_postgres, PrivatePostgres, PrivateRedis};
+use crate::services::{
+    redis_get, shared_postgres, wait_until_subscribed, PrivatePostgres, PrivateRedis,
+};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -160,7 +162,7 @@ async fn with_redis_down_everything_works_and_recovers_by_itself() {
     );
     let (status, body) = readyz(&client, &servers[1]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["degraded"], json!(["redis"]), "{body}");
+    assert_eq!(body["degraded"], json!(["redis", "invalidation"]), "{body}");
     // Without invalidation, the other instance still sees the patch within
     // about a second, since its entries now live one second.
     let started = Instant::now();
@@ -396,6 +398,9 @@ async fn a_write_redis_missed_is_announced_once_it_answers_again() {
         ShortyProcess::start(&db.url, &args),
     );
     let client = client();
+    for server in [&a, &b] {
+        wait_until_subscribed(&client, server).await;
+    }
     let code = create(&client, &a, "https://example.com/old").await;
     // B reads it, which puts it in the shared cache.
     let key = format!("{prefix}link:{code}");
@@ -405,6 +410,10 @@ async fn a_write_redis_missed_is_announced_once_it_answers_again() {
         assert!(started.elapsed() < Duration::from_secs(5), "never shared");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // One more read, so B holds the link in its own cache (a fill can race
+    // the first read and drop it there).
+    assert_eq!(follow(&client, &b, &code).await, StatusCode::FOUND);
 
     // Redis hangs (it keeps its data). A's next Redis call times out, which
     // starts A's one-second pause from Redis, so the announcement of the
@@ -426,6 +435,28 @@ async fn a_write_redis_missed_is_announced_once_it_answers_again() {
     .await
     .unwrap();
     assert_eq!(patch.status(), StatusCode::OK);
+    // Even while Redis hangs, B notices the silence on the invalidation
+    // channel and shows the change within about a second.
+    let patched_at = Instant::now();
+    loop {
+        let response = client
+            .get(format!("{}/{code}", b.address()))
+            .send()
+            .await
+            .unwrap();
+        if response.headers()["location"] == "https://example.com/new" {
+            break;
+        }
+        assert!(
+            patched_at.elapsed() < Duration::from_millis(1500),
+            "B served the old URL while Redis hung"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "B saw the patch {:?} after it, with Redis hanging",
+        patched_at.elapsed()
+    );
     redis.thaw();
 
     // Once Redis answers, the stale shared entry is replaced, and B

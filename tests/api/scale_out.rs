@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::binary::ShortyProcess;
 use crate::helpers::ADMIN_TOKEN;
-use crate::services::{shared_postgres, shared_redis};
+use crate::services::{shared_postgres, shared_redis, wait_until_subscribed};
 
 /// Links created across the three instances.
 const LINKS: usize = 30_000;
@@ -57,15 +57,15 @@ async fn follow(client: &reqwest::Client, server: &ShortyProcess, code: &str) ->
 }
 
 /// Polls `GET /{code}` on `server` until `accept` holds; returns how long
-/// that took, failing after `limit`.
+/// after `since` that was, failing once `limit` has passed since then.
 async fn seen_within(
     client: &reqwest::Client,
     server: &ShortyProcess,
     code: &str,
-    limit: Duration,
+    (since, limit): (Instant, Duration),
     accept: impl Fn(u16, &str) -> bool,
 ) -> Duration {
-    let started = Instant::now();
+    let started = since;
     loop {
         let (status, location) = follow(client, server, code).await;
         if accept(status, &location) {
@@ -138,8 +138,12 @@ async fn three_instances_share_one_postgres_and_one_redis() {
     );
 
     // A patch and a delete on A show on B and C within a second, although
-    // B and C had both links cached.
+    // B and C had both links cached (for minutes: they are subscribed).
+    for server in &servers {
+        wait_until_subscribed(&client, server).await;
+    }
     let (patched, deleted) = (&created[0].0, &created[1].0);
+    let written_at = Instant::now();
     let response = client
         .patch(format!("{}/api/v1/links/{patched}", servers[0].address()))
         .bearer_auth(ADMIN_TOKEN)
@@ -160,7 +164,7 @@ async fn three_instances_share_one_postgres_and_one_redis() {
             &client,
             server,
             patched,
-            Duration::from_secs(1),
+            (written_at, Duration::from_secs(1)),
             |status, location| status == 302 && location == "https://example.com/patched",
         )
         .await;
@@ -169,7 +173,7 @@ async fn three_instances_share_one_postgres_and_one_redis() {
             &client,
             server,
             deleted,
-            Duration::from_secs(1),
+            (written_at, Duration::from_secs(1)),
             |status, _| status == 410,
         )
         .await;

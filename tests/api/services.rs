@@ -273,3 +273,29 @@ fn run_checked(command: &mut Command) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Waits until `server` says, in `/readyz`, that it is subscribed to
+/// cross-instance invalidations, so its cache entries live for minutes and
+/// a change seen within a second must have come through the channel.
+pub async fn wait_until_subscribed(
+    client: &reqwest::Client,
+    server: &crate::binary::ShortyProcess,
+) {
+    let started = Instant::now();
+    loop {
+        let response = client
+            .get(format!("{}/readyz", server.address()))
+            .send()
+            .await
+            .expect("readyz");
+        let body: serde_json::Value = response.json().await.expect("readyz body");
+        if body["checks"]["invalidation"] == "subscribed" {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never subscribed: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -187,7 +187,7 @@ async fn with_redis_unreachable_everything_still_works() {
     assert_eq!(ready.status(), StatusCode::OK);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["redis"], "unreachable", "{body}");
-    assert_eq!(body["degraded"], json!(["redis"]), "{body}");
+    assert_eq!(body["degraded"], json!(["redis", "invalidation"]), "{body}");
 }
 
 #[tokio::test]
