@@ -3,9 +3,11 @@
 //!
 //! The two counters never overlap. Every Redis block is recorded in the
 //! store before use, and the store's counter always moves past what was
-//! recorded; a Redis block that starts below the store's counter (because
-//! the store handed out values while Redis was away, or Redis lost its
-//! data) is thrown away, and Redis is moved past the store first.
+//! recorded. A Redis block that starts below the store's counter (the
+//! store handed out values while Redis was away) or below the previously
+//! recorded Redis mark (Redis lost its data and handed a block out again,
+//! or simply another instance recorded a later block first) is thrown
+//! away, and Redis is moved past both marks before the next try.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -86,12 +88,12 @@ impl CodeAllocator {
             let Ok(end) = redis.counter_block(BLOCK_SIZE, floor).await else {
                 return Ok(None);
             };
-            let store_next = self.store.record_redis_block(end).await?;
+            let marks = self.store.record_redis_block(end).await?;
             let first = end - BLOCK_SIZE;
-            if first >= store_next {
+            if marks.clears(first) {
                 return Ok(Some(first));
             }
-            floor = store_next;
+            floor = marks.floor();
         }
         Ok(None)
     }

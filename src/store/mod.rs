@@ -60,6 +60,27 @@ pub enum Order {
     OldestFirst,
 }
 
+/// The code counter's state, as [`Store::record_redis_block`] found it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterMarks {
+    /// The store counter's next value.
+    pub next: u64,
+    /// The highest value Redis was recorded to have handed out.
+    pub redis_high: u64,
+}
+
+impl CounterMarks {
+    /// Whether a Redis block starting at `start` is clear of both marks.
+    pub fn clears(&self, start: u64) -> bool {
+        start >= self.next && start >= self.redis_high
+    }
+
+    /// Where Redis must move past before its next block can be used.
+    pub fn floor(&self) -> u64 {
+        self.next.max(self.redis_high)
+    }
+}
+
 /// Store failures, split by what the caller should do about them.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
@@ -164,10 +185,12 @@ pub trait Store: Send + Sync + 'static {
     async fn counter_floor(&self) -> Result<u64, StoreError>;
 
     /// Records that Redis handed out counter values below `end`, before any
-    /// of them is used, and returns the store counter's next value: a block
-    /// that starts below it may overlap values the store handed out, and
-    /// must be thrown away.
-    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError>;
+    /// of them is used. Returns what was recorded before: the store
+    /// counter's next value and the previous Redis high-water mark. A block
+    /// that starts below either may overlap values handed out already (by
+    /// the store, or by a Redis that has since lost its data) and must be
+    /// thrown away.
+    async fn record_redis_block(&self, end: u64) -> Result<CounterMarks, StoreError>;
 
     /// The store's code bijection key, created on first use.
     async fn code_key(&self) -> Result<u64, StoreError>;

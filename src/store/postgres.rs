@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
-use super::{assign_ids, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError, StoreOptions};
+use super::{
+    assign_ids, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    StoreOptions,
+};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
@@ -232,13 +235,20 @@ impl Store for PostgresStore {
         Ok(self.bounded(query.fetch_one(&self.pool)).await? as u64)
     }
 
-    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError> {
-        let query = sqlx::query_scalar::<_, i64>(
-            "UPDATE counters SET redis_high = GREATEST(redis_high, $1) \
-             WHERE name = 'links' RETURNING next",
+    async fn record_redis_block(&self, end: u64) -> Result<CounterMarks, StoreError> {
+        // The CTE reads the row under its lock, so the marks returned are
+        // exactly what this update replaced.
+        let query = sqlx::query_as::<_, (i64, i64)>(
+            "WITH old AS (SELECT next, redis_high FROM counters WHERE name = 'links' FOR UPDATE) \
+             UPDATE counters SET redis_high = GREATEST(counters.redis_high, $1) \
+             FROM old WHERE counters.name = 'links' RETURNING old.next, old.redis_high",
         )
         .bind(end as i64);
-        Ok(self.bounded(query.fetch_one(&self.pool)).await? as u64)
+        let (next, redis_high) = self.bounded(query.fetch_one(&self.pool)).await?;
+        Ok(CounterMarks {
+            next: next as u64,
+            redis_high: redis_high as u64,
+        })
     }
 
     async fn code_key(&self) -> Result<u64, StoreError> {

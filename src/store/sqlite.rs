@@ -12,7 +12,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::sqlite_lookup::InlineLookup;
-use super::{assign_ids, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError, StoreOptions};
+use super::{
+    assign_ids, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    StoreOptions,
+};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
@@ -233,14 +236,22 @@ impl Store for SqliteStore {
         Ok(floor as u64)
     }
 
-    async fn record_redis_block(&self, end: u64) -> Result<u64, StoreError> {
-        let next: i64 = sqlx::query_scalar(
-            "UPDATE counters SET redis_high = MAX(redis_high, ?) WHERE name = 'links' RETURNING next",
-        )
-        .bind(end as i64)
-        .fetch_one(&self.write)
-        .await?;
-        Ok(next as u64)
+    async fn record_redis_block(&self, end: u64) -> Result<CounterMarks, StoreError> {
+        // One writer connection: nothing runs between the read and the update.
+        let mut tx = self.write.begin().await?;
+        let (next, redis_high): (i64, i64) =
+            sqlx::query_as("SELECT next, redis_high FROM counters WHERE name = 'links'")
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query("UPDATE counters SET redis_high = MAX(redis_high, ?) WHERE name = 'links'")
+            .bind(end as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(CounterMarks {
+            next: next as u64,
+            redis_high: redis_high as u64,
+        })
     }
 
     async fn code_key(&self) -> Result<u64, StoreError> {

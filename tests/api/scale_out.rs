@@ -112,6 +112,15 @@ async fn three_instances_share_one_postgres_and_one_redis() {
     );
     let codes: HashSet<&str> = created.iter().map(|(code, _)| code.as_str()).collect();
     assert_eq!(codes.len(), LINKS, "duplicate codes were handed out");
+    // The unique index would turn a counter overlap into skipped codes,
+    // not duplicates; none may have been skipped either.
+    for server in &servers {
+        let logs = server.logs();
+        assert!(
+            !logs.contains("skipping it"),
+            "a generated code collided:\n{logs}"
+        );
+    }
 
     // Every link redirects to its own URL from every instance.
     let checks = created

@@ -67,13 +67,21 @@ async fn the_store_counter_and_recorded_redis_blocks_never_overlap() {
     assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 0);
     assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 1000);
     assert_eq!(store.counter_floor().await.unwrap(), 2000);
-    // Redis handed out values up to 5000: recording answers the store's
-    // next value, and the store's counter then starts past 5000.
-    assert_eq!(store.record_redis_block(5000).await.unwrap(), 2000);
+    // Redis handed out values up to 5000: recording answers the marks it
+    // replaced, and the store's counter then starts past 5000.
+    let marks = store.record_redis_block(5000).await.unwrap();
+    assert_eq!((marks.next, marks.redis_high), (2000, 0));
+    assert!(
+        marks.clears(4000),
+        "a block from 4000 is clear of both marks"
+    );
     assert_eq!(store.counter_floor().await.unwrap(), 5000);
     assert_eq!(store.reserve_counter_block(1000).await.unwrap(), 5000);
-    // A lower Redis value (an instance recording late) changes nothing,
-    // and tells the caller its block is below the store's counter.
-    assert_eq!(store.record_redis_block(3000).await.unwrap(), 6000);
+    // The same block recorded again (a Redis that lost its data handing it
+    // out twice) is refused, as is one below the store's counter.
+    let again = store.record_redis_block(5000).await.unwrap();
+    assert_eq!((again.next, again.redis_high), (6000, 5000));
+    assert!(!again.clears(4000));
+    assert_eq!(again.floor(), 6000);
     assert_eq!(store.counter_floor().await.unwrap(), 6000);
 }
