@@ -4,6 +4,7 @@ mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -105,6 +106,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             };
             let record = created.await.map_err(describe)?;
             println!("{}", serde_json::to_string_pretty(&links.view(&record))?);
+            warn_if_unannounced(&links).await;
             links.store().close().await;
         }
         Command::Get { code } => {
@@ -115,6 +117,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Delete { code } => {
             let links = open(&config).await?;
             links.delete(&code).await.map_err(describe)?;
+            warn_if_unannounced(&links).await;
             links.store().close().await;
             eprintln!("deleted {code}");
         }
@@ -132,6 +135,17 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Running servers learn about a CLI write through Redis; if Redis could
+/// not be told within a few seconds, says so rather than exiting quietly.
+async fn warn_if_unannounced(links: &LinkService) {
+    if !links.finish_announcements(Duration::from_secs(3)).await {
+        eprintln!(
+            "warning: Redis could not be told about this change; running \
+             instances may serve their cached copy for up to 5 minutes"
+        );
+    }
 }
 
 async fn open(config: &Config) -> anyhow::Result<LinkService> {

@@ -170,6 +170,21 @@ impl LinkService {
         }
     }
 
+    /// For a short-lived process (the CLI): keeps trying, until `limit`
+    /// has passed, to announce writes Redis missed. `false` if some are
+    /// still unannounced.
+    pub async fn finish_announcements(&self, limit: std::time::Duration) -> bool {
+        let Some(redis) = &self.redis else {
+            return true;
+        };
+        let started = std::time::Instant::now();
+        while redis.has_unannounced() && started.elapsed() < limit {
+            tokio::time::sleep(crate::shared::RETRY_AFTER / 4).await;
+            redis.retry_unannounced().await;
+        }
+        !redis.has_unannounced()
+    }
+
     /// Inserts links exactly as given (codes included), for `import`.
     pub async fn import(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
         let ids = self.store.insert_links(links).await?;

@@ -137,6 +137,11 @@ impl SharedRedis {
         }
     }
 
+    /// Whether writes are still waiting to be announced.
+    pub fn has_unannounced(&self) -> bool {
+        !self.unannounced.lock().is_empty() || self.unannounced_overflow.load(Ordering::Relaxed)
+    }
+
     /// Announces the writes that Redis missed; called every second. If too
     /// many piled up to remember, every shared entry is dropped instead
     /// and every instance empties its local cache.

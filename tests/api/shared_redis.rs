@@ -201,3 +201,44 @@ async fn sqlite_and_redis_work_together_too() {
     let code = code_of(&a.create("https://example.com/sqlite").await);
     assert_eq!(a.follow(&code).await.status(), StatusCode::FOUND);
 }
+
+#[tokio::test]
+async fn a_delete_from_the_cli_reaches_running_servers_through_redis() {
+    let Some((redis, prefix)) = shared_redis() else {
+        return;
+    };
+    let db = TestDb::fresh();
+    let (a, _b) = pair(&db, &redis, &prefix).await;
+    let started = Instant::now();
+    while a.state.links.cache().is_degraded() {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "never subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let code = code_of(&a.create("https://example.com/cli").await);
+    assert_eq!(a.follow(&code).await.status(), StatusCode::FOUND);
+
+    let args: Vec<String> = [
+        "--database-url",
+        &db.url,
+        "--redis-url",
+        &redis,
+        "--redis-key-prefix",
+        &prefix,
+        "delete",
+        &code,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let deleted = tokio::task::spawn_blocking(move || crate::binary::cli(&args).run())
+        .await
+        .unwrap();
+    deleted.assert_code(0);
+    assert!(!deleted.stderr.contains("warning"), "{deleted:?}");
+    until_seen(&a, &code, Duration::from_secs(1), |status, _| {
+        status == StatusCode::GONE
+    })
+    .await;
+}
