@@ -732,6 +732,10 @@ fmt_row() { # fmt_row NAME
         echo "- cluster: $CLUSTER_INSTANCES shorty instances with TOKIO_WORKER_THREADS=$CLUSTER_WORKERS each, behind one nginx load balancer with worker_processes=$LB_WORKERS (round robin, keepalive to the upstreams)"
     fi
     echo "- setups: $SETUPS"
+    if ((RUN_SHORTY)); then
+        # The commit above is HEAD at report time; with BUILD=0 the binary may be older.
+        echo "- shorty binary: $SHORTY_BIN, modified $(date -u -r "$SHORTY_BIN" '+%Y-%m-%d %H:%M:%S UTC')"
+    fi
     echo "- tools: ${wrk_version:-wrk ?}${nginx_version:+, $nginx_version}${pg_version:+, PostgreSQL $pg_version}${redis_version:+, Redis $redis_version}"
     echo "- preload (shorty import): $PRELOAD_RATE"
     for note in "${WARMUP_NOTES[@]+"${WARMUP_NOTES[@]}"}"; do echo "- warm-up: $note"; done
