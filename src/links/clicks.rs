@@ -9,6 +9,9 @@ use parking_lot::Mutex;
 
 use crate::store::{Store, StoreError};
 
+/// Longest a capped link's click waits for buffered clicks to be written.
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Clicks seen but not yet written to the store, by link id.
 #[derive(Default)]
 pub struct ClickBuffer {
@@ -51,18 +54,40 @@ impl ClickBuffer {
     }
 
     /// Makes sure every click on `link_id` seen so far is in the store:
-    /// waits for a flush in progress and flushes if this link has clicks
-    /// buffered. Capped links call this before counting a click in the store.
+    /// waits for a flush in progress (which may hold some of them), then
+    /// writes this link's buffered clicks on their own. Capped links call
+    /// this before counting a click in the store. Waits at most
+    /// [`SETTLE_WAIT`]; the write goes on in the background if the caller
+    /// stops waiting, so no click is lost either way.
     pub async fn settle(
         self: &Arc<Self>,
         store: &Arc<dyn Store>,
         link_id: i64,
     ) -> Result<(), StoreError> {
-        drop(self.flushing.lock().await);
-        if self.pending_for(link_id) > 0 {
-            self.flush(store).await?;
+        if let Ok(_idle) = self.flushing.try_lock() {
+            if self.pending_for(link_id) == 0 {
+                return Ok(());
+            }
         }
-        Ok(())
+        let (buffer, store) = (Arc::clone(self), Arc::clone(store));
+        let write = tokio::spawn(async move {
+            let _flushing = buffer.flushing.lock().await;
+            let Some(n) = buffer.pending.lock().remove(&link_id) else {
+                return Ok(());
+            };
+            let written = store.add_clicks(&[(link_id, n)]).await;
+            if written.is_err() {
+                *buffer.pending.lock().entry(link_id).or_insert(0) += n;
+            }
+            written
+        });
+        match tokio::time::timeout(SETTLE_WAIT, write).await {
+            Ok(Ok(written)) => written,
+            Ok(Err(e)) => Err(StoreError::Other(format!("click settle task failed: {e}"))),
+            Err(_) => Err(StoreError::Unavailable(
+                "buffered clicks could not be written in time".to_owned(),
+            )),
+        }
     }
 
     async fn write_pending(&self, store: &dyn Store) -> Result<i64, StoreError> {

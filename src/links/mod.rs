@@ -156,7 +156,7 @@ impl LinkService {
         self.cache
             .put_written(&record.code, Cached::from_record(Some(&record)));
         if let Some(redis) = &self.redis {
-            shared_fill(redis, &record.code, SharedEntry::from_record(&record));
+            redis.fill_in_background(&record.code, SharedEntry::from_record(&record));
         }
         record
     }
@@ -211,7 +211,7 @@ impl LinkService {
         let value = Cached::from_record(record.as_ref());
         self.cache.finish_load(code, value.clone(), epoch);
         if let (Some(redis), Some(record)) = (&self.redis, &record) {
-            shared_fill(redis, code, SharedEntry::from_record(record));
+            redis.fill_in_background(code, SharedEntry::from_record(record));
         }
         Ok(value)
     }
@@ -323,13 +323,4 @@ impl LinkService {
             redirect_status: Some(r.redirect_status as u16),
         }
     }
-}
-
-/// Fills the shared cache without making the caller wait for Redis; the
-/// fill only lands where no write's marker is.
-fn shared_fill(redis: &Arc<SharedRedis>, code: &str, entry: SharedEntry) {
-    let (redis, code) = (Arc::clone(redis), code.to_owned());
-    tokio::spawn(async move {
-        let _ = redis.fill_link(&code, &entry).await;
-    });
 }

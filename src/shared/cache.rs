@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,9 @@ const MARKER: &str = "-";
 
 /// Invalidation message meaning "every code" (never a valid code).
 pub const EVERYTHING: &str = "*";
+
+/// Background fills running at once, per instance.
+pub const MAX_FILLS_IN_FLIGHT: usize = 256;
 
 /// Writes remembered while Redis is away; past this, everything shared is
 /// dropped once Redis is back.
@@ -85,6 +89,21 @@ impl SharedRedis {
         Ok(raw
             .filter(|v| v != MARKER)
             .and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Fills the shared cache without making the caller wait for Redis.
+    /// At most [`MAX_FILLS_IN_FLIGHT`] run at once; past that, fills are
+    /// skipped (a later read fills the entry), so a burst of misses
+    /// cannot pile up tasks and memory while Redis falls behind.
+    pub fn fill_in_background(self: &Arc<Self>, code: &str, entry: SharedEntry) {
+        let Ok(permit) = Arc::clone(&self.fills).try_acquire_owned() else {
+            return;
+        };
+        let (redis, code) = (Arc::clone(self), code.to_owned());
+        tokio::spawn(async move {
+            let _ = redis.fill_link(&code, &entry).await;
+            drop(permit);
+        });
     }
 
     /// Caches a link read from the store, unless a write's marker (or a

@@ -68,6 +68,8 @@ pub struct SharedRedis {
     /// Codes written while Redis was away, still to be announced.
     unannounced: parking_lot::Mutex<HashSet<String>>,
     unannounced_overflow: AtomicBool,
+    /// Permits for background fills of the shared cache.
+    fills: Arc<tokio::sync::Semaphore>,
 }
 
 impl SharedRedis {
@@ -91,6 +93,7 @@ impl SharedRedis {
             marker_ttl: config.db_timeout * 2 + Duration::from_secs(3),
             unannounced: parking_lot::Mutex::new(HashSet::new()),
             unannounced_overflow: AtomicBool::new(false),
+            fills: Arc::new(tokio::sync::Semaphore::new(cache::MAX_FILLS_IN_FLIGHT)),
         })))
     }
 

@@ -27,6 +27,18 @@ const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
 /// Pool size when `db_pool_size` is not set.
 const DEFAULT_POOL_SIZE: u32 = 16;
 
+/// How much longer than the client-side timeout the server lets a
+/// statement run before cancelling it.
+const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+
+/// Click flushes run in the background and may be large (one row per
+/// link clicked since the last flush), so they get their own, longer
+/// bound, and are written in chunks within one transaction.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Rows per click-flush statement.
+const FLUSH_CHUNK: usize = 5000;
+
 /// PostgreSQL-backed [`Store`].
 pub struct PostgresStore {
     pool: PgPool,
@@ -37,10 +49,18 @@ impl PostgresStore {
     /// Connects lazily: the pool opens connections on first use, so the
     /// server can start (and report not ready) while PostgreSQL is down.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<PostgresStore, StoreError> {
+        // The server cancels any statement running past the timeout, so a
+        // statement this side has given up on cannot go on holding locks
+        // that later statements would queue behind.
+        let statement_timeout = options.timeout + STATEMENT_TIMEOUT_MARGIN;
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Other(format!("bad postgres url: {e}")))?
             .statement_cache_capacity(options.statement_cache)
-            .application_name("shorty");
+            .application_name("shorty")
+            .options([(
+                "statement_timeout",
+                format!("{}ms", statement_timeout.as_millis()),
+            )]);
         let pool = PgPoolOptions::new()
             .max_connections(options.pool_size.unwrap_or(DEFAULT_POOL_SIZE))
             .min_connections(0)
@@ -206,16 +226,33 @@ impl Store for PostgresStore {
         // links cannot deadlock.
         let mut sorted = counts.to_vec();
         sorted.sort_unstable();
-        let (ids, clicks): (Vec<i64>, Vec<i64>) = sorted.into_iter().unzip();
-        let query = sqlx::query(
-            "INSERT INTO link_clicks (link_id, clicks) \
-             SELECT * FROM UNNEST($1::int8[], $2::int8[]) \
-             ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
-        )
-        .bind(&ids)
-        .bind(&clicks);
-        self.bounded(query.execute(&self.pool)).await?;
-        Ok(())
+        let flush = async {
+            let mut tx = self.pool.begin().await?;
+            let limit = format!(
+                "SET LOCAL statement_timeout = {}",
+                FLUSH_TIMEOUT.as_millis()
+            );
+            sqlx::query(&limit).execute(&mut *tx).await?;
+            for chunk in sorted.chunks(FLUSH_CHUNK) {
+                let (ids, clicks): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
+                sqlx::query(
+                    "INSERT INTO link_clicks (link_id, clicks) \
+                     SELECT * FROM UNNEST($1::int8[], $2::int8[]) \
+                     ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
+                )
+                .bind(&ids)
+                .bind(&clicks)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        };
+        match tokio::time::timeout(FLUSH_TIMEOUT + STATEMENT_TIMEOUT_MARGIN, flush).await {
+            Ok(done) => Ok(done?),
+            Err(_) => Err(StoreError::Unavailable(
+                "click flush did not finish in time".to_owned(),
+            )),
+        }
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {
