@@ -48,6 +48,8 @@ pub enum RedisError {
     Timeout,
     #[error("redis: {0}")]
     Failed(#[from] redis::RedisError),
+    #[error("redis call task failed: {0}")]
+    Task(String),
 }
 
 /// One instance's handle on the shared Redis.
@@ -70,11 +72,14 @@ pub struct SharedRedis {
     unannounced_overflow: AtomicBool,
     /// Permits for background fills of the shared cache.
     fills: Arc<tokio::sync::Semaphore>,
+    /// The runtime every Redis call runs on.
+    io: tokio::runtime::Handle,
 }
 
 impl SharedRedis {
     /// A handle for `config.redis_url`; connects on first use, so shorty
-    /// starts (and reports Redis as not ready) while Redis is down.
+    /// starts (and reports Redis as not ready) while Redis is down. Must be
+    /// called on the runtime that should run Redis calls (the main one).
     pub fn new(config: &Config) -> Result<Option<Arc<SharedRedis>>, String> {
         let Some(url) = &config.redis_url else {
             return Ok(None);
@@ -94,6 +99,7 @@ impl SharedRedis {
             unannounced: parking_lot::Mutex::new(HashSet::new()),
             unannounced_overflow: AtomicBool::new(false),
             fills: Arc::new(tokio::sync::Semaphore::new(cache::MAX_FILLS_IN_FLIGHT)),
+            io: tokio::runtime::Handle::current(),
         })))
     }
 
@@ -108,19 +114,28 @@ impl SharedRedis {
     }
 
     /// Sends one command, within the timeout.
-    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+    pub async fn query<T: FromRedisValue + Send + 'static>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, RedisError> {
         let mut conn = self.connection().await?;
-        let answer = self.bounded(cmd.query_async::<T>(&mut conn)).await;
+        let cmd = cmd.clone();
+        let answer = self
+            .bounded(async move { cmd.query_async::<T>(&mut conn).await })
+            .await;
         self.note(answer)
     }
 
     /// Sends a pipeline, within the timeout.
-    pub async fn pipeline<T: FromRedisValue>(
+    pub async fn pipeline<T: FromRedisValue + Send + 'static>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, RedisError> {
         let mut conn = self.connection().await?;
-        let answer = self.bounded(pipe.query_async::<T>(&mut conn)).await;
+        let pipe = pipe.clone();
+        let answer = self
+            .bounded(async move { pipe.query_async::<T>(&mut conn).await })
+            .await;
         self.note(answer)
     }
 
@@ -128,10 +143,13 @@ impl SharedRedis {
     /// the block's end (exclusive).
     pub async fn counter_block(&self, size: u64, floor: u64) -> Result<u64, RedisError> {
         let mut conn = self.connection().await?;
-        let mut invocation = self.counter.key(self.key("code_counter"));
-        invocation.arg(size).arg(floor);
+        let (script, key) = (self.counter.clone(), self.key("code_counter"));
         let answer = self
-            .bounded(invocation.invoke_async::<u64>(&mut conn))
+            .bounded(async move {
+                let mut invocation = script.key(key);
+                invocation.arg(size).arg(floor);
+                invocation.invoke_async::<u64>(&mut conn).await
+            })
             .await;
         self.note(answer)
     }
@@ -167,19 +185,30 @@ impl SharedRedis {
             .set_connection_timeout(self.timeout)
             .set_response_timeout(self.timeout)
             .set_number_of_retries(1);
-        let connect = self.client.get_connection_manager_with_config(config);
+        let client = self.client.clone();
+        let connect = async move { client.get_connection_manager_with_config(config).await };
         let conn = self.note(self.bounded(connect).await)?;
         *self.connection.write() = Some(conn.clone());
         Ok(conn)
     }
 
-    async fn bounded<T>(
+    /// Runs a Redis call on the runtime the handle was made on, within the
+    /// timeout. Connections are driven by tasks on the runtime that opened
+    /// them; keeping every call (and so every connection) on the main
+    /// runtime means busy HTTP threads can never starve Redis replies,
+    /// which would look like a hung Redis and degrade the cache.
+    async fn bounded<T: Send + 'static>(
         &self,
-        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+        call: impl std::future::Future<Output = redis::RedisResult<T>> + Send + 'static,
     ) -> Result<T, RedisError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(answer) => Ok(answer?),
-            Err(_) => Err(RedisError::Timeout),
+        let timeout = self.timeout;
+        let task = self
+            .io
+            .spawn(async move { tokio::time::timeout(timeout, call).await });
+        match task.await {
+            Ok(Ok(answer)) => Ok(answer?),
+            Ok(Err(_)) => Err(RedisError::Timeout),
+            Err(e) => Err(RedisError::Task(e.to_string())),
         }
     }
 
