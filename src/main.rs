@@ -6,6 +6,14 @@ use clap::Parser;
 use shorty::cli::{self, Cli, Command};
 use shorty::telemetry::{self, LogTarget};
 
+/// mimalloc instead of glibc's malloc: requests allocate on the HTTP
+/// threads and are often freed on others (the main runtime's Redis and
+/// store tasks), a pattern under which glibc's per-thread arenas kept
+/// gigabytes of freed memory (bench: VmRSS 3.5 GiB after warming 1M links
+/// through PostgreSQL and Redis, against 0.6 GiB without Redis).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.load_config() {

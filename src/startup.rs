@@ -25,6 +25,8 @@ use crate::store;
 pub const CLICK_FLUSH_EVERY: Duration = Duration::from_millis(1000);
 /// How often expired links are purged.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long the final click flush may keep retrying at shutdown.
+pub const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
@@ -99,13 +101,32 @@ impl Application {
         for worker in workers {
             let _ = worker.await;
         }
-        match self.state.links.flush_clicks().await {
-            Ok(n) => tracing::info!(clicks = n, "final click flush done"),
-            Err(e) => tracing::error!(error = %e, "final click flush failed"),
-        }
+        final_flush(&self.state).await;
         self.state.links.store().close().await;
         tracing::info!("shorty stopped");
         Ok(())
+    }
+}
+
+/// Writes the clicks still buffered at shutdown, retrying for up to
+/// [`FINAL_FLUSH_LIMIT`]: pooled PostgreSQL connections opened by the HTTP
+/// threads' runtimes, which have just stopped, fail once each and are
+/// replaced by connections on this runtime.
+async fn final_flush(state: &AppState) {
+    let deadline = tokio::time::Instant::now() + FINAL_FLUSH_LIMIT;
+    loop {
+        match state.links.flush_clicks().await {
+            Ok(n) => {
+                tracing::info!(clicks = n, "final click flush done");
+                return;
+            }
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                let pending = state.links.pending_clicks();
+                tracing::error!(error = %e, pending, "final click flush failed; these clicks are lost");
+                return;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
 }
 

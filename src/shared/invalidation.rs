@@ -108,6 +108,6 @@ async fn heartbeat_forever(redis: &SharedRedis) {
     publish.arg(redis.key("invalidate")).arg(HEARTBEAT);
     loop {
         tokio::time::sleep(HEARTBEAT_EVERY).await;
-        let _ = redis.query::<()>(&publish).await;
+        let _ = redis.query_now::<()>(&publish).await;
     }
 }

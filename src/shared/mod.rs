@@ -9,8 +9,9 @@
 mod cache;
 mod invalidation;
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,8 +49,6 @@ pub enum RedisError {
     Timeout,
     #[error("redis: {0}")]
     Failed(#[from] redis::RedisError),
-    #[error("redis call task failed: {0}")]
-    Task(String),
 }
 
 /// One instance's handle on the shared Redis.
@@ -57,8 +56,11 @@ pub struct SharedRedis {
     client: Client,
     prefix: String,
     timeout: Duration,
-    connection: parking_lot::RwLock<Option<ConnectionManager>>,
-    connecting: tokio::sync::Mutex<()>,
+    /// Tells this handle's connections apart in the per-thread table.
+    id: usize,
+    /// The main (multi-threaded) runtime's connection.
+    main_connection: parking_lot::RwLock<Option<ConnectionManager>>,
+    main_connecting: AtomicBool,
     started: Instant,
     /// Milliseconds since `started` before which calls are skipped.
     skip_until: AtomicU64,
@@ -72,14 +74,28 @@ pub struct SharedRedis {
     unannounced_overflow: AtomicBool,
     /// Permits for background fills of the shared cache.
     fills: Arc<tokio::sync::Semaphore>,
-    /// The runtime every Redis call runs on.
-    io: tokio::runtime::Handle,
 }
+
+thread_local! {
+    /// Each single-threaded runtime's connections, by handle id. A
+    /// connection is driven by a task on the runtime that opened it;
+    /// shared between runtimes, a
+    /// connection opened by a busy HTTP thread would starve the replies
+    /// another runtime waits for (seen in the bench as heartbeats timing
+    /// out and caches degrading under load). One per thread means the
+    /// thread that waits for a reply is the one that drives it, with no
+    /// hop between threads on the hot path.
+    static CONNECTIONS: RefCell<HashMap<usize, ConnectionManager>> = RefCell::new(HashMap::new());
+    /// Handle ids this thread is connecting for right now.
+    static CONNECTING: RefCell<HashSet<usize>> = RefCell::new(HashSet::new());
+}
+
+/// Ids for [`SharedRedis`] handles (tests run several in one process).
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 impl SharedRedis {
     /// A handle for `config.redis_url`; connects on first use, so shorty
-    /// starts (and reports Redis as not ready) while Redis is down. Must be
-    /// called on the runtime that should run Redis calls (the main one).
+    /// starts (and reports Redis as not ready) while Redis is down.
     pub fn new(config: &Config) -> Result<Option<Arc<SharedRedis>>, String> {
         let Some(url) = &config.redis_url else {
             return Ok(None);
@@ -89,8 +105,9 @@ impl SharedRedis {
             client,
             prefix: config.redis_key_prefix.clone(),
             timeout: config.redis_timeout,
-            connection: parking_lot::RwLock::new(None),
-            connecting: tokio::sync::Mutex::new(()),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            main_connection: parking_lot::RwLock::new(None),
+            main_connecting: AtomicBool::new(false),
             started: Instant::now(),
             skip_until: AtomicU64::new(0),
             down: AtomicBool::new(false),
@@ -99,7 +116,6 @@ impl SharedRedis {
             unannounced: parking_lot::Mutex::new(HashSet::new()),
             unannounced_overflow: AtomicBool::new(false),
             fills: Arc::new(tokio::sync::Semaphore::new(cache::MAX_FILLS_IN_FLIGHT)),
-            io: tokio::runtime::Handle::current(),
         })))
     }
 
@@ -114,42 +130,40 @@ impl SharedRedis {
     }
 
     /// Sends one command, within the timeout.
-    pub async fn query<T: FromRedisValue + Send + 'static>(
-        &self,
-        cmd: &redis::Cmd,
-    ) -> Result<T, RedisError> {
+    pub async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        self.check_skip()?;
+        self.query_now(cmd).await
+    }
+
+    /// Sends one command even within the pause after a failure: for the
+    /// heartbeat, which must not fall silent (and degrade every cache)
+    /// just because one call was slow.
+    pub async fn query_now<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
         let mut conn = self.connection().await?;
-        let cmd = cmd.clone();
-        let answer = self
-            .bounded(async move { cmd.query_async::<T>(&mut conn).await })
-            .await;
+        let answer = self.bounded(cmd.query_async::<T>(&mut conn)).await;
         self.note(answer)
     }
 
     /// Sends a pipeline, within the timeout.
-    pub async fn pipeline<T: FromRedisValue + Send + 'static>(
+    pub async fn pipeline<T: FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, RedisError> {
+        self.check_skip()?;
         let mut conn = self.connection().await?;
-        let pipe = pipe.clone();
-        let answer = self
-            .bounded(async move { pipe.query_async::<T>(&mut conn).await })
-            .await;
+        let answer = self.bounded(pipe.query_async::<T>(&mut conn)).await;
         self.note(answer)
     }
 
     /// Hands out a block of `size` counter values past `floor`; returns
     /// the block's end (exclusive).
     pub async fn counter_block(&self, size: u64, floor: u64) -> Result<u64, RedisError> {
+        self.check_skip()?;
         let mut conn = self.connection().await?;
-        let (script, key) = (self.counter.clone(), self.key("code_counter"));
+        let mut invocation = self.counter.key(self.key("code_counter"));
+        invocation.arg(size).arg(floor);
         let answer = self
-            .bounded(async move {
-                let mut invocation = script.key(key);
-                invocation.arg(size).arg(floor);
-                invocation.invoke_async::<u64>(&mut conn).await
-            })
+            .bounded(invocation.invoke_async::<u64>(&mut conn))
             .await;
         self.note(answer)
     }
@@ -165,50 +179,63 @@ impl SharedRedis {
         &self.client
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, RedisError> {
+    fn check_skip(&self) -> Result<(), RedisError> {
         let now = self.started.elapsed().as_millis() as u64;
         if now < self.skip_until.load(Ordering::Relaxed) {
             return Err(RedisError::Skipped);
         }
-        if let Some(conn) = self.connection.read().as_ref() {
-            return Ok(conn.clone());
-        }
-        // One caller connects; the others go without Redis meanwhile
-        // rather than queueing behind a connection attempt.
-        let Ok(_connecting) = self.connecting.try_lock() else {
-            return Err(RedisError::Skipped);
+        Ok(())
+    }
+
+    /// This runtime's connection. Single-threaded runtimes (the HTTP
+    /// threads) keep one per thread; the multi-threaded main runtime,
+    /// whose tasks move between threads, shares one.
+    async fn connection(&self) -> Result<ConnectionManager, RedisError> {
+        let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread;
+        let id = self.id;
+        let existing = if multi_thread {
+            self.main_connection.read().clone()
+        } else {
+            CONNECTIONS.with(|c| c.borrow().get(&id).cloned())
         };
-        if let Some(conn) = self.connection.read().as_ref() {
-            return Ok(conn.clone());
+        if let Some(conn) = existing {
+            return Ok(conn);
         }
+        // One task per runtime connects; the others go without Redis
+        // meanwhile rather than each making an attempt of its own.
+        let _connecting = if multi_thread {
+            if self.main_connecting.swap(true, Ordering::AcqRel) {
+                return Err(RedisError::Skipped);
+            }
+            ConnectingGuard::Main(&self.main_connecting)
+        } else {
+            if !CONNECTING.with(|c| c.borrow_mut().insert(id)) {
+                return Err(RedisError::Skipped);
+            }
+            ConnectingGuard::Thread(id)
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(self.timeout)
             .set_response_timeout(self.timeout)
             .set_number_of_retries(1);
-        let client = self.client.clone();
-        let connect = async move { client.get_connection_manager_with_config(config).await };
+        let connect = self.client.get_connection_manager_with_config(config);
         let conn = self.note(self.bounded(connect).await)?;
-        *self.connection.write() = Some(conn.clone());
+        if multi_thread {
+            *self.main_connection.write() = Some(conn.clone());
+        } else {
+            CONNECTIONS.with(|c| c.borrow_mut().insert(id, conn.clone()));
+        }
         Ok(conn)
     }
 
-    /// Runs a Redis call on the runtime the handle was made on, within the
-    /// timeout. Connections are driven by tasks on the runtime that opened
-    /// them; keeping every call (and so every connection) on the main
-    /// runtime means busy HTTP threads can never starve Redis replies,
-    /// which would look like a hung Redis and degrade the cache.
-    async fn bounded<T: Send + 'static>(
+    async fn bounded<T>(
         &self,
-        call: impl std::future::Future<Output = redis::RedisResult<T>> + Send + 'static,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, RedisError> {
-        let timeout = self.timeout;
-        let task = self
-            .io
-            .spawn(async move { tokio::time::timeout(timeout, call).await });
-        match task.await {
-            Ok(Ok(answer)) => Ok(answer?),
-            Ok(Err(_)) => Err(RedisError::Timeout),
-            Err(e) => Err(RedisError::Task(e.to_string())),
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(RedisError::Timeout),
         }
     }
 
@@ -231,5 +258,24 @@ impl SharedRedis {
             }
         }
         answer
+    }
+}
+
+/// Clears the "connecting" mark however the attempt ends (including the
+/// caller being cancelled). A single-threaded runtime's task never moves
+/// threads, so its thread-local mark is cleared on the thread that set it.
+enum ConnectingGuard<'a> {
+    Main(&'a AtomicBool),
+    Thread(usize),
+}
+
+impl Drop for ConnectingGuard<'_> {
+    fn drop(&mut self) {
+        match self {
+            ConnectingGuard::Main(flag) => flag.store(false, Ordering::Release),
+            ConnectingGuard::Thread(id) => {
+                CONNECTING.with(|c| c.borrow_mut().remove(id));
+            }
+        }
     }
 }

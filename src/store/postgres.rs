@@ -114,16 +114,14 @@ impl Store for PostgresStore {
     }
 
     async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
-        // Inserted in code order, so two instances inserting overlapping
-        // codes (the same alias, say) take their locks in the same order
-        // and cannot deadlock.
-        let mut sorted: Vec<&NewLink> = links.iter().collect();
-        sorted.sort_by(|a, b| a.code.cmp(&b.code));
-        let column =
-            |f: fn(&NewLink) -> Option<i64>| sorted.iter().map(|l| f(l)).collect::<Vec<_>>();
-        let codes: Vec<&str> = sorted.iter().map(|l| l.code.as_str()).collect();
-        let urls: Vec<&str> = sorted.iter().map(|l| l.url.as_str()).collect();
-        let statuses: Vec<i32> = sorted.iter().map(|l| l.redirect_status as i32).collect();
+        // Rows go in as given: ids follow that order, which `export` keeps.
+        // Two instances inserting the same two aliases in opposite orders
+        // at the same moment can deadlock; PostgreSQL then aborts one
+        // (40P01), which reaches its callers as a retryable 503.
+        let column = |f: fn(&NewLink) -> Option<i64>| links.iter().map(f).collect::<Vec<_>>();
+        let codes: Vec<&str> = links.iter().map(|l| l.code.as_str()).collect();
+        let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
+        let statuses: Vec<i32> = links.iter().map(|l| l.redirect_status as i32).collect();
         let query = sqlx::query_as::<_, (String, i64)>(
             "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) \
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[]) \
