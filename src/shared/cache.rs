@@ -165,22 +165,25 @@ impl SharedRedis {
     /// many piled up to remember, every shared entry is dropped instead
     /// and every instance empties its local cache.
     pub async fn retry_unannounced(&self) {
-        if self.unannounced_overflow.load(Ordering::Relaxed) {
-            if self.drop_all_links().await.is_ok() {
-                self.unannounced_overflow.store(false, Ordering::Relaxed);
-                self.unannounced.lock().clear();
+        // Taken out while announcing: writes that miss Redis meanwhile go
+        // into a fresh set, and whatever could not be sent goes back.
+        if self.unannounced_overflow.swap(false, Ordering::Relaxed) {
+            self.unannounced.lock().clear();
+            if self.drop_all_links().await.is_err() {
+                self.unannounced_overflow.store(true, Ordering::Relaxed);
             }
             return;
         }
-        let codes: Vec<String> = self.unannounced.lock().iter().cloned().collect();
-        for chunk in codes.chunks(500) {
+        let codes: Vec<String> = std::mem::take(&mut *self.unannounced.lock())
+            .into_iter()
+            .collect();
+        for (n, chunk) in codes.chunks(500).enumerate() {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
             if self.invalidate_codes(&refs).await.is_err() {
+                for code in &codes[n * 500..] {
+                    self.remember_unannounced(code);
+                }
                 return;
-            }
-            let mut pending = self.unannounced.lock();
-            for code in chunk {
-                pending.remove(code);
             }
         }
     }
