@@ -9,7 +9,8 @@ use shorty::config::{Config, ConfigLayer, LogFormat};
 use shorty::startup::Application;
 use shorty::telemetry::{self, LogTarget};
 
-use crate::backend::{redis_url, unique_name, with_redis, TestDb};
+use crate::backend::{redis_url, with_redis, TestDb};
+use crate::services::KeyPrefix;
 
 /// The admin token every test app is started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -22,6 +23,7 @@ pub struct TestApp {
     /// Declared after the shutdown sender so the server stops first.
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _db: TestDb,
+    _redis_keys: Option<KeyPrefix>,
 }
 
 static LOGGING: Once = Once::new();
@@ -50,9 +52,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         admin_token: Some(ADMIN_TOKEN.into()),
         ..ConfigLayer::default()
     };
-    if with_redis() {
+    let redis_keys = with_redis().then(|| KeyPrefix::new(redis_url()));
+    if let Some(prefix) = &redis_keys {
         layer.redis_url = Some(redis_url());
-        layer.redis_key_prefix = Some(format!("{}:", unique_name("shorty_test")));
+        layer.redis_key_prefix = Some(prefix.to_string());
     }
     configure(&mut layer);
     let subscribes = with_redis() && layer.redis_url == Some(redis_url());
@@ -86,6 +89,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         state,
         _shutdown: tx,
         _db: db,
+        _redis_keys: redis_keys,
     }
 }
 

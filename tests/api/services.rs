@@ -27,13 +27,63 @@ pub fn redis_answers(url: &str) -> Result<(), String> {
 
 /// The shared Redis and a key prefix of this test's own, or `None` (a
 /// failure in CI) when Redis is unreachable.
-pub fn shared_redis() -> Option<(String, String)> {
+pub fn shared_redis() -> Option<(String, KeyPrefix)> {
     let url = redis_url();
     if let Err(e) = redis_answers(&url) {
         service_missing(&format!("Redis at {url}"), &e);
         return None;
     }
-    Some((url, format!("{}:", unique_name("shorty_test"))))
+    Some((url.clone(), KeyPrefix::new(url)))
+}
+
+/// A key prefix of one test's own on the shared Redis; its keys are
+/// deleted when it is dropped, so test runs leave nothing behind.
+pub struct KeyPrefix {
+    url: String,
+    prefix: String,
+}
+
+impl KeyPrefix {
+    /// A fresh prefix on the Redis at `url`.
+    pub fn new(url: String) -> KeyPrefix {
+        KeyPrefix {
+            url,
+            prefix: format!("{}:", unique_name("shorty_test")),
+        }
+    }
+}
+
+impl std::ops::Deref for KeyPrefix {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl std::fmt::Display for KeyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.prefix)
+    }
+}
+
+impl Drop for KeyPrefix {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(self.url.as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
+            return;
+        };
+        let pattern = format!("{}*", self.prefix);
+        let keys: Vec<String> = match redis::cmd("KEYS").arg(&pattern).query(&mut conn) {
+            Ok(keys) => keys,
+            Err(_) => return,
+        };
+        for chunk in keys.chunks(1000) {
+            let _ = redis::cmd("DEL").arg(chunk).query::<()>(&mut conn);
+        }
+    }
 }
 
 /// A fresh database on the shared PostgreSQL, or `None` (a failure in CI)
