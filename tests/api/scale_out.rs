@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use crate::binary::ShortyProcess;
 use crate::helpers::ADMIN_TOKEN;
-use crate::services::{shared_postgres, shared_redis, wait_until_subscribed};
+use crate::services::{
+    redirect_of as follow, seen_within, shared_postgres, shared_redis, wait_until_subscribed,
+};
 
 /// Links created across the three instances.
 const LINKS: usize = 30_000;
@@ -39,45 +41,6 @@ async fn create(client: &reqwest::Client, server: &ShortyProcess, body: Value) -
     let text = response.text().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}: {text}");
     serde_json::from_str(&text).unwrap()
-}
-
-/// Status and `Location` of `GET /{code}`.
-async fn follow(client: &reqwest::Client, server: &ShortyProcess, code: &str) -> (u16, String) {
-    let response = client
-        .get(format!("{}/{code}", server.address()))
-        .send()
-        .await
-        .expect("redirect request");
-    let location = response
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (response.status().as_u16(), location)
-}
-
-/// Polls `GET /{code}` on `server` until `accept` holds; returns how long
-/// after `since` that was, failing once `limit` has passed since then.
-async fn seen_within(
-    client: &reqwest::Client,
-    server: &ShortyProcess,
-    code: &str,
-    (since, limit): (Instant, Duration),
-    accept: impl Fn(u16, &str) -> bool,
-) -> Duration {
-    let started = since;
-    loop {
-        let (status, location) = follow(client, server, code).await;
-        if accept(status, &location) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{code} on port {} still {status} {location} after {limit:?}",
-            server.port
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -349,3 +349,46 @@ pub async fn wait_until_subscribed(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Status and `Location` of `GET /{code}`.
+pub async fn redirect_of(
+    client: &reqwest::Client,
+    server: &crate::binary::ShortyProcess,
+    code: &str,
+) -> (u16, String) {
+    let response = client
+        .get(format!("{}/{code}", server.address()))
+        .send()
+        .await
+        .expect("redirect request");
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status().as_u16(), location)
+}
+
+/// Polls `GET /{code}` on `server` until `accept` holds; returns how long
+/// after `since` that was, failing once `limit` has passed since then.
+pub async fn seen_within(
+    client: &reqwest::Client,
+    server: &crate::binary::ShortyProcess,
+    code: &str,
+    (since, limit): (Instant, Duration),
+    accept: impl Fn(u16, &str) -> bool,
+) -> Duration {
+    let started = since;
+    loop {
+        let (status, location) = redirect_of(client, server, code).await;
+        if accept(status, &location) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{code} on port {} still {status} {location} after {limit:?}",
+            server.port
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
