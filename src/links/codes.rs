@@ -13,9 +13,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
-use super::UNAVAILABLE_BACKOFF;
+use super::backoff::UnavailableBackoff;
 
 use crate::domain::alias::is_reserved;
 use crate::domain::{Code, CodeGenerator};
@@ -35,7 +34,7 @@ pub struct CodeAllocator {
     store: Arc<dyn Store>,
     redis: Option<Arc<SharedRedis>>,
     block: Mutex<Range<u64>>,
-    last_unavailable: Mutex<Option<Instant>>,
+    backoff: Mutex<UnavailableBackoff>,
 }
 
 impl CodeAllocator {
@@ -51,25 +50,14 @@ impl CodeAllocator {
             store,
             redis,
             block: Mutex::new(0..0),
-            last_unavailable: Mutex::new(None),
+            backoff: Mutex::default(),
         }
     }
 
     /// The first value of a fresh block; fails at once for a moment after
     /// the store was found unavailable, so waiters do not each time out.
     async fn reserve(&self) -> Result<u64, StoreError> {
-        let mut last_unavailable = self.last_unavailable.lock().await;
-        if last_unavailable.is_some_and(|at| at.elapsed() < UNAVAILABLE_BACKOFF) {
-            return Err(StoreError::Unavailable(
-                "the store was unreachable a moment ago".to_owned(),
-            ));
-        }
-        let reserved = self.reserve_block().await;
-        *last_unavailable = match &reserved {
-            Err(StoreError::Unavailable(_)) => Some(Instant::now()),
-            _ => None,
-        };
-        reserved
+        self.backoff.lock().await.run(self.reserve_block()).await
     }
 
     async fn reserve_block(&self) -> Result<u64, StoreError> {

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
-use super::UNAVAILABLE_BACKOFF;
+use super::backoff::UnavailableBackoff;
 
 use crate::store::{NewLink, Store, StoreError};
 
@@ -63,7 +62,7 @@ async fn write_groups(
 ) {
     let mut links = Vec::with_capacity(MAX_GROUP);
     let mut replies = Vec::with_capacity(MAX_GROUP);
-    let mut last_unavailable: Option<Instant> = None;
+    let mut backoff = UnavailableBackoff::default();
     while let Some((link, reply)) = rx.recv().await {
         links.push(link);
         replies.push(reply);
@@ -76,20 +75,13 @@ async fn write_groups(
                 Err(_) => break,
             }
         }
-        let backing_off = last_unavailable.is_some_and(|at| at.elapsed() < UNAVAILABLE_BACKOFF);
-        let result = if backing_off {
-            Err(StoreError::Unavailable(
-                "the store was unreachable a moment ago".to_owned(),
-            ))
-        } else {
-            let result = store.insert_links(&links).await;
-            stats.transactions.fetch_add(1, Ordering::Relaxed);
-            last_unavailable = match &result {
-                Err(StoreError::Unavailable(_)) => Some(Instant::now()),
-                _ => None,
-            };
-            result
-        };
+        let result = backoff
+            .run(async {
+                let result = store.insert_links(&links).await;
+                stats.transactions.fetch_add(1, Ordering::Relaxed);
+                result
+            })
+            .await;
         match result {
             Ok(ids) => {
                 stats.links.fetch_add(links.len() as u64, Ordering::Relaxed);

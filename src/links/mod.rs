@@ -1,6 +1,7 @@
 //! The link service: everything the API and the CLI do with links, on top
 //! of the store, the cache, the click buffer and group commit.
 
+pub mod backoff;
 pub mod cache;
 pub mod clicks;
 pub mod codes;
@@ -30,11 +31,6 @@ const MAX_CODE_SKIPS: usize = 16;
 
 /// Links purged per store statement.
 const PURGE_BATCH: u32 = 1000;
-
-/// After the store was found unavailable, writes fail at once for this
-/// long instead of each waiting out `db_timeout_ms` in turn, so a burst of
-/// creates during an outage gets its 503s quickly.
-pub const UNAVAILABLE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Shared link logic; one per process.
 pub struct LinkService {

@@ -78,7 +78,7 @@ impl SharedEntry {
 
 impl SharedRedis {
     fn link_key(&self, code: &str) -> String {
-        self.key(&format!("link:{code}"))
+        format!("{}link:{code}", self.prefix)
     }
 
     /// The shared entry for `code`, if one is cached.
