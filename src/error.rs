@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::api::limit::rate_limit_headers;
+use crate::ratelimit::Decision;
 use crate::store::StoreError;
 
 /// One invalid field in a request body.
@@ -52,6 +54,8 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    #[error("too many requests; retry after {} s", .0.retry_after_secs)]
+    RateLimited(Decision),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -72,6 +76,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -164,6 +169,10 @@ impl IntoResponse for AppError {
             }
             AppError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            AppError::RateLimited(decision) => {
+                headers.insert(header::RETRY_AFTER, decision.retry_after_secs.into());
+                rate_limit_headers(headers, &decision);
             }
             _ => {}
         }

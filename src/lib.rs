@@ -12,12 +12,17 @@
 //!   in-process cache, the click buffer, group commit and counter blocks.
 //! - [`shared`]: optional Redis: the shared cache layer, counter blocks and
 //!   cross-instance invalidation over pub/sub.
-//! - [`api`]: axum routes, extractors and handlers.
+//! - [`api`]: axum routes, extractors and handlers, the request observer
+//!   (request ids, client IP, log line, metrics), rate-limit middleware,
+//!   `/metrics`, and the OpenAPI document with the vendored Swagger UI.
+//! - [`ratelimit`]: token buckets (GCRA) in Redis when configured, in
+//!   process otherwise or when Redis fails.
 //! - [`error`]: `AppError`, rendered as problem+json.
 //! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
 //! - [`startup`]: `Application::build` and `run_until_stopped`; [`listen`]:
 //!   one single-threaded runtime and `SO_REUSEPORT` listener per core.
-//! - [`cli`]: the command line; [`telemetry`]: logging.
+//! - [`cli`]: the command line; [`telemetry`]: logging, Prometheus metrics,
+//!   OTLP traces and Sentry-compatible error reporting.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +33,7 @@ pub mod domain;
 pub mod error;
 pub mod links;
 pub mod listen;
+pub mod ratelimit;
 pub mod shared;
 pub mod startup;
 pub mod store;

@@ -77,9 +77,12 @@ pub async fn serve_per_core(
                         .build()?;
                     runtime.block_on(async move {
                         let listener = TcpListener::from_std(listener)?;
-                        axum::serve(listener, app)
-                            .with_graceful_shutdown(async move { stopped(&mut stop).await })
-                            .await?;
+                        axum::serve(
+                            listener,
+                            app.into_make_service_with_connect_info::<SocketAddr>(),
+                        )
+                        .with_graceful_shutdown(async move { stopped(&mut stop).await })
+                        .await?;
                         Ok(())
                     })
                 })();

@@ -11,12 +11,16 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api::client_ip::TrustedProxies;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::links::LinkService;
 use crate::listen;
+use crate::ratelimit::RateLimits;
 use crate::shared;
 use crate::store;
+use crate::store::timed::TimedStore;
+use crate::telemetry::metrics::Metrics;
 
 /// How often buffered clicks are written: the spec's "at least once a
 /// second". Each flush under traffic spread over many links rewrites most
@@ -30,9 +34,15 @@ pub const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// How often histogram samples are folded into buckets when nobody scrapes.
+pub const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// How often idle in-process rate-limit buckets are dropped.
+pub const FORGET_IDLE_LIMITS_EVERY: Duration = Duration::from_secs(60);
+
 /// A bound, ready-to-run server.
 pub struct Application {
     listeners: Vec<std::net::TcpListener>,
+    metrics_listener: Option<tokio::net::TcpListener>,
     state: Arc<AppState>,
 }
 
@@ -40,22 +50,43 @@ impl Application {
     /// Opens and migrates the store and binds the listener (port 0 picks a
     /// free port, which tests use).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = store::connect(&config.database_url, &config.store_options())
+        let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
+        let metrics = config.metrics.then(|| Arc::new(Metrics::new()));
+        let mut store = store::connect(&config.database_url, &config.store_options())
             .await
             .context("opening the store")?;
         store.migrate().await.context("migrating the store")?;
+        if let Some(metrics) = &metrics {
+            store = TimedStore::wrap(store, Arc::clone(metrics));
+        }
         let links = LinkService::start(&config, store)
             .await
             .map_err(anyhow::Error::msg)?;
         let listeners = listen::bind_per_core(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let metrics_listener = match (&config.metrics_listen, config.metrics) {
+            (Some(addr), true) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding metrics_listen {addr}"))?,
+            ),
+            _ => None,
+        };
         let state = Arc::new(AppState {
+            limits: RateLimits::new(&config, links.redis().cloned()),
             links,
             admin_token: config.admin_token.clone(),
             allow_anonymous: config.allow_anonymous,
+            metrics_on_main: metrics.is_some() && metrics_listener.is_none(),
+            metrics,
+            proxies,
         });
-        Ok(Application { listeners, state })
+        Ok(Application {
+            listeners,
+            metrics_listener,
+            state,
+        })
     }
 
     /// The port actually bound.
@@ -64,6 +95,14 @@ impl Application {
             .first()
             .and_then(|l| l.local_addr().ok())
             .map_or(0, |a| a.port())
+    }
+
+    /// The port of the separate metrics listener, when `metrics_listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     /// Shared state, for tests and embedding.
@@ -88,6 +127,18 @@ impl Application {
             let _ = stop_tx.send(true);
         };
         tokio::spawn(signal);
+        if let Some(listener) = self.metrics_listener {
+            let app = api::prometheus::metrics_only(Arc::clone(&self.state));
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stopped(&mut stop).await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let server = listen::serve_per_core(self.listeners, app, stop_rx.clone());
         let mut deadline_rx = stop_rx;
         let deadline = async move {
@@ -164,6 +215,20 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             async move { redis.retry_unannounced().await }
         })
     });
+    let upkeep_state = Arc::clone(&state);
+    let upkeep = every(METRICS_UPKEEP_EVERY, stop.clone(), move || {
+        let state = Arc::clone(&upkeep_state);
+        async move {
+            if let Some(metrics) = &state.metrics {
+                metrics.upkeep();
+            }
+        }
+    });
+    let limits_state = Arc::clone(&state);
+    let forget = every(FORGET_IDLE_LIMITS_EVERY, stop.clone(), move || {
+        let state = Arc::clone(&limits_state);
+        async move { state.limits.forget_idle() }
+    });
     let purger = every(PURGE_EVERY, stop, move || {
         let state = Arc::clone(&state);
         async move {
@@ -174,7 +239,7 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             }
         }
     });
-    let mut workers = vec![flusher, purger];
+    let mut workers = vec![flusher, purger, upkeep, forget];
     workers.extend(subscriber);
     workers.extend(announcer);
     workers

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::de::DeserializeOwned;
 
@@ -87,20 +88,36 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        let Some(given) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Caller::Anonymous);
         };
-        let token = header.to_str().ok().and_then(|value| {
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-        match (token, state.admin_token.as_deref()) {
-            (Some(given), Some(admin)) if constant_time_eq(given.as_bytes(), admin.as_bytes()) => {
-                Ok(Caller::Admin)
-            }
+        match given.to_str().ok().and_then(parse_bearer) {
+            Some(token) if is_admin_token(state, token) => Ok(Caller::Admin),
             _ => Err(AppError::Unauthorized("invalid credentials".to_owned())),
         }
     }
+}
+
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()
+        .and_then(parse_bearer)
+}
+
+fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether `token` is the configured admin token.
+pub fn is_admin_token(state: &AppState, token: &str) -> bool {
+    state
+        .admin_token
+        .as_deref()
+        .is_some_and(|admin| constant_time_eq(token.as_bytes(), admin.as_bytes()))
 }
 
 /// Proof that the caller holds the admin token. As an extractor it runs

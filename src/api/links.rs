@@ -34,6 +34,9 @@ pub async fn create(
     }
     let spec = body.validate(state.links.rules(), now_ms())?;
     let record = state.links.create(spec).await?;
+    if let Some(metrics) = &state.metrics {
+        metrics.record_links_created(1);
+    }
     let location = format!("/api/v1/links/{}", record.code);
     let view = state.links.view(&record);
     Ok((
@@ -99,6 +102,13 @@ pub async fn create_batch(
         }
     }))
     .await;
+    if let Some(metrics) = &state.metrics {
+        let created = results
+            .iter()
+            .filter(|r| matches!(r, BatchItem::Created { .. }))
+            .count();
+        metrics.record_links_created(created as u64);
+    }
     Ok(Json(serde_json::json!({ "items": results })))
 }
 

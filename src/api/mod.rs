@@ -1,18 +1,29 @@
-//! HTTP routes: the redirect, the links API and the probes.
+//! HTTP routes: the redirect, the links API, the probes, metrics and docs,
+//! wrapped in the request observer and the rate limits.
 
+pub mod client_ip;
 pub mod extract;
 pub mod health;
+pub mod limit;
 pub mod links;
+pub mod observe;
+pub mod prometheus;
 pub mod redirect;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::AppError;
 use crate::links::LinkService;
+use crate::ratelimit::RateLimits;
+use crate::telemetry::metrics::Metrics;
+use client_ip::TrustedProxies;
 
 /// Largest accepted request body, except for batch creates.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -26,12 +37,23 @@ pub struct AppState {
     pub admin_token: Option<String>,
     /// Whether `POST /api/v1/links` needs no credentials.
     pub allow_anonymous: bool,
+    /// The metrics registry; `None` with `metrics = false`.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Whether `/metrics` is served on the main listener (not on
+    /// `metrics_listen`).
+    pub metrics_on_main: bool,
+    /// The rate-limit rules and buckets.
+    pub limits: RateLimits,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
 }
 
 /// The full router.
 pub fn router(state: Arc<AppState>) -> Router {
+    let create =
+        post(links::create).layer(from_fn_with_state(Arc::clone(&state), limit::limit_create));
     let api = Router::new()
-        .route("/links", post(links::create).get(links::list))
+        .route("/links", create.get(links::list))
         .route(
             "/links/batch",
             post(links::create_batch).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
@@ -39,17 +61,36 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/links/{code}",
             get(links::show).patch(links::update).delete(links::remove),
-        );
-    Router::new()
-        .route("/{code}", get(redirect::follow))
+        )
+        .layer(from_fn_with_state(Arc::clone(&state), limit::limit_api));
+    let mut follow = get(redirect::follow);
+    if state.limits.limits_redirects() {
+        follow = follow.layer(from_fn_with_state(
+            Arc::clone(&state),
+            limit::limit_redirect,
+        ));
+    }
+    let mut app = Router::new()
+        .route("/{code}", follow)
         .route("/_health", get(health::live))
         .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .nest("/api/v1", api)
+        .route("/readyz", get(health::ready));
+    if state.metrics_on_main {
+        app = app.route("/metrics", get(prometheus::scrape));
+    }
+    app.nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panicked))
+        .layer(from_fn_with_state(Arc::clone(&state), observe::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// A panicking handler answers 500 like any internal error; the panic
+/// itself was already reported by the panic hook (logs, Sentry).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal("a request handler panicked".to_owned()).into_response()
 }
 
 async fn not_found() -> AppError {

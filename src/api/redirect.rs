@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::CodePath;
 use super::AppState;
+use crate::domain::Code;
 use crate::error::AppError;
 use crate::links::cache::Cached;
 use crate::links::view::now_ms;
+use crate::telemetry::metrics::RedirectOutcome;
 
 const PERMANENT: HeaderValue = HeaderValue::from_static("public, max-age=86400");
 const TEMPORARY: HeaderValue = HeaderValue::from_static("private, no-store");
@@ -21,6 +23,19 @@ pub async fn follow(
     method: Method,
     CodePath(code): CodePath,
 ) -> Result<Response, AppError> {
+    let result = redirect(&state, method, code).await;
+    if let Some(metrics) = &state.metrics {
+        match &result {
+            Ok(_) => metrics.record_redirect(RedirectOutcome::Found),
+            Err(AppError::NotFound(_)) => metrics.record_redirect(RedirectOutcome::NotFound),
+            Err(AppError::Gone(_)) => metrics.record_redirect(RedirectOutcome::Gone),
+            Err(_) => {}
+        }
+    }
+    result
+}
+
+async fn redirect(state: &AppState, method: Method, code: Code) -> Result<Response, AppError> {
     let target = match state.links.resolve(code.as_str()).await? {
         Cached::Live(target) => target,
         Cached::Gone => return Err(gone()),

@@ -11,6 +11,7 @@ use clap::{ArgAction, Args, ValueEnum};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::api::client_ip::TrustedProxies;
 use crate::domain::codegen::LENGTHS;
 use crate::domain::RedirectStatus;
 use crate::store::StoreOptions;
@@ -89,6 +90,9 @@ pub struct ConfigLayer {
     /// Separate address for /metrics
     #[arg(long, env = "SHORTY_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<String>,
+    /// Record Prometheus metrics and serve /metrics [default: true]
+    #[arg(long, env = "SHORTY_METRICS", global = true, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub metrics: Option<bool>,
     /// Link creations per second per client IP [default: 10]
     #[arg(long, env = "SHORTY_CREATE_RATE", global = true)]
     pub create_rate: Option<f64>,
@@ -104,6 +108,9 @@ pub struct ConfigLayer {
     /// Optional per-IP limit on redirects, per second
     #[arg(long, env = "SHORTY_REDIRECT_RATE", global = true)]
     pub redirect_rate: Option<f64>,
+    /// Burst for redirect_rate [default: twice redirect_rate, at least 1]
+    #[arg(long, env = "SHORTY_REDIRECT_BURST", global = true)]
+    pub redirect_burst: Option<u32>,
     /// Comma-separated CIDRs whose X-Forwarded-For is believed
     #[arg(
         long,
@@ -164,11 +171,13 @@ impl ConfigLayer {
             blocklist,
             log_format,
             metrics_listen,
+            metrics,
             create_rate,
             create_burst,
             api_rate,
             api_burst,
             redirect_rate,
+            redirect_burst,
             trusted_proxies,
             otlp_endpoint,
             sentry_dsn,
@@ -219,11 +228,14 @@ pub struct Config {
     pub blocklist: Option<PathBuf>,
     pub log_format: LogFormat,
     pub metrics_listen: Option<String>,
+    /// Whether metrics are recorded and `/metrics` served.
+    pub metrics: bool,
     pub create_rate: f64,
     pub create_burst: u32,
     pub api_rate: f64,
     pub api_burst: u32,
     pub redirect_rate: Option<f64>,
+    pub redirect_burst: u32,
     pub trusted_proxies: Vec<String>,
     pub otlp_endpoint: Option<String>,
     pub sentry_dsn: Option<String>,
@@ -274,6 +286,18 @@ impl Config {
                 return Err(format!("{name} must be a positive number"));
             }
         }
+        let bursts = [
+            ("create_burst", layer.create_burst),
+            ("api_burst", layer.api_burst),
+            ("redirect_burst", layer.redirect_burst),
+        ];
+        for (name, burst) in bursts {
+            if burst == Some(0) {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        let trusted_proxies = layer.trusted_proxies.unwrap_or_default();
+        TrustedProxies::parse(&trusted_proxies)?;
         if layer.db_pool_size == Some(0) {
             return Err("db_pool_size must be at least 1".to_owned());
         }
@@ -317,13 +341,18 @@ impl Config {
             cache_capacity: layer.cache_capacity.unwrap_or(1_000_000),
             blocklist: layer.blocklist,
             log_format: layer.log_format.unwrap_or(LogFormat::Json),
-            metrics_listen: layer.metrics_listen,
+            metrics_listen: layer.metrics_listen.filter(|s| !s.is_empty()),
+            metrics: layer.metrics.unwrap_or(true),
             create_rate: layer.create_rate.unwrap_or(10.0),
             create_burst: layer.create_burst.unwrap_or(20),
             api_rate: layer.api_rate.unwrap_or(100.0),
             api_burst: layer.api_burst.unwrap_or(200),
             redirect_rate: layer.redirect_rate,
-            trusted_proxies: layer.trusted_proxies.unwrap_or_default(),
+            redirect_burst: layer.redirect_burst.unwrap_or_else(|| {
+                let twice = (layer.redirect_rate.unwrap_or(0.5) * 2.0).ceil();
+                twice.clamp(1.0, f64::from(u32::MAX)) as u32
+            }),
+            trusted_proxies,
             otlp_endpoint,
             sentry_dsn: layer.sentry_dsn,
         })

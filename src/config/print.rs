@@ -72,11 +72,17 @@ impl Config {
                 }),
             ),
             ("metrics_listen", opt(&self.metrics_listen)),
+            ("metrics", Some(V::Boolean(self.metrics))),
             ("create_rate", Some(V::Float(self.create_rate))),
             ("create_burst", Some(V::Integer(self.create_burst.into()))),
             ("api_rate", Some(V::Float(self.api_rate))),
             ("api_burst", Some(V::Integer(self.api_burst.into()))),
             ("redirect_rate", self.redirect_rate.map(V::Float)),
+            (
+                "redirect_burst",
+                self.redirect_rate
+                    .map(|_| V::Integer(self.redirect_burst.into())),
+            ),
             (
                 "trusted_proxies",
                 (!self.trusted_proxies.is_empty()).then(|| {

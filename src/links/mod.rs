@@ -9,6 +9,7 @@ pub mod group_commit;
 pub mod input;
 pub mod view;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -42,6 +43,8 @@ pub struct LinkService {
     codes: CodeAllocator,
     rules: Rules,
     base_url: String,
+    /// Shared-cache lookups that found the link, and that did not.
+    redis_lookups: [AtomicU64; 2],
 }
 
 impl LinkService {
@@ -70,6 +73,7 @@ impl LinkService {
             },
             base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
             store,
+            redis_lookups: Default::default(),
         })
     }
 
@@ -86,6 +90,12 @@ impl LinkService {
     /// Cache lookups answered locally and lookups that went to the store.
     pub fn cache_hits_and_misses(&self) -> (u64, u64) {
         self.cache.hits_and_misses()
+    }
+
+    /// Shared-cache (Redis) hits and misses so far, for `/metrics`.
+    pub fn redis_hits_and_misses(&self) -> (u64, u64) {
+        let [hits, misses] = &self.redis_lookups;
+        (hits.load(Ordering::Relaxed), misses.load(Ordering::Relaxed))
     }
 
     /// The local cache, for the invalidation subscriber.
@@ -198,10 +208,12 @@ impl LinkService {
         let epoch = self.cache.begin_load();
         if let Some(redis) = &self.redis {
             if let Ok(Some(entry)) = redis.get_link(code).await {
+                self.redis_lookups[0].fetch_add(1, Ordering::Relaxed);
                 let value = Cached::from_record(Some(&entry.into_record(code)));
                 self.cache.finish_load(code, value.clone(), epoch);
                 return Ok(value);
             }
+            self.redis_lookups[1].fetch_add(1, Ordering::Relaxed);
         }
         let record = self.store.get_link(code).await?;
         let value = Cached::from_record(record.as_ref());

@@ -168,6 +168,24 @@ impl SharedRedis {
         self.note(answer)
     }
 
+    /// Runs a Lua script on one key (EVALSHA, loading it when Redis does
+    /// not know it yet), within the timeout.
+    pub async fn run_script<T: FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[u64],
+    ) -> Result<T, RedisError> {
+        self.check_skip()?;
+        let mut conn = self.connection().await?;
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let answer = self.bounded(invocation.invoke_async::<T>(&mut conn)).await;
+        self.note(answer)
+    }
+
     /// Answers when Redis does, for `/readyz`. Within the pause after a
     /// failure this reports the failure without trying again.
     pub async fn ping(&self) -> Result<(), RedisError> {

@@ -4,6 +4,7 @@
 mod postgres;
 mod sqlite;
 mod sqlite_lookup;
+pub mod timed;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,19 @@
-//! Logging setup: JSON lines by default, pretty for terminals.
+//! Telemetry: logging (JSON lines by default, pretty for terminals),
+//! Prometheus [`metrics`], and optional OTLP traces.
+
+pub mod metrics;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
+
+/// Whether spans are exported; requests only create spans when they are.
+static TRACES: AtomicBool = AtomicBool::new(false);
+
+/// Whether an OTLP exporter is installed, so requests should make spans.
+pub fn traces_enabled() -> bool {
+    TRACES.load(Ordering::Relaxed)
+}
 
 use crate::config::LogFormat;
 

@@ -146,6 +146,16 @@ impl ShortyProcess {
         if !options.no_admin_token {
             args.extend(["--admin-token".to_owned(), ADMIN_TOKEN.to_owned()]);
         }
+        if !options.args.iter().any(|a| a == "--create-rate") {
+            // Tests create links far faster than the default 10/s per IP.
+            let unlimited = [
+                "--create-rate",
+                "1000000000",
+                "--create-burst",
+                "4000000000",
+            ];
+            args.extend(unlimited.map(str::to_owned));
+        }
         args.extend(options.args.iter().cloned());
         let child = Command::new(shorty_bin())
             .env_clear()

@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 use crate::binary::{cli, sqlite_url, CliOutput, ServeOptions, ShortyProcess};
 
 /// Every key of SPEC.md's configuration table, in its order, plus the
-/// connection settings added for PostgreSQL and Redis (after `redis_url`).
-const SPEC_KEYS: [&str; 26] = [
+/// connection settings added for PostgreSQL and Redis (after `redis_url`),
+/// `metrics` (after `metrics_listen`) and `redirect_burst`.
+const SPEC_KEYS: [&str; 28] = [
     "listen",
     "base_url",
     "database_url",
@@ -32,11 +33,13 @@ const SPEC_KEYS: [&str; 26] = [
     "blocklist",
     "log_format",
     "metrics_listen",
+    "metrics",
     "create_rate",
     "create_burst",
     "api_rate",
     "api_burst",
     "redirect_rate",
+    "redirect_burst",
     "trusted_proxies",
     "otlp_endpoint",
     "sentry_dsn",
@@ -77,7 +80,7 @@ const fn key(
 
 /// Distinct values for all 26 keys; each layer differs from the one below
 /// it and from the default, so the winner is always visible.
-const KEYS: [Key; 26] = [
+const KEYS: [Key; 28] = [
     key(
         "listen",
         r#""127.0.0.1:7001""#,
@@ -192,11 +195,15 @@ const KEYS: [Key; 26] = [
         "127.0.0.1:9103",
         r#""127.0.0.1:9103""#,
     ),
+    key(
+        "metrics", "false", "false", "true", "true", "false", "false",
+    ),
     key("create_rate", "1.5", "1.5", "2.5", "2.5", "3.5", "3.5"),
     key("create_burst", "11", "11", "12", "12", "13", "13"),
     key("api_rate", "4.25", "4.25", "5.25", "5.25", "6.25", "6.25"),
     key("api_burst", "21", "21", "22", "22", "23", "23"),
     key("redirect_rate", "7.5", "7.5", "8.5", "8.5", "9.5", "9.5"),
+    key("redirect_burst", "31", "31", "32", "32", "33", "33"),
     key(
         "trusted_proxies",
         r#"["10.1.0.0/16", "10.2.0.0/16"]"#,
@@ -338,7 +345,7 @@ fn assert_every_key(config: &BTreeMap<String, Option<String>>, shown: fn(&Key) -
 fn print_config_shows_every_spec_key_with_its_default() {
     let config = print_config(cli(&["print-config"]).run());
     // trusted_proxies has its own test below.
-    let defaults: [(&str, Option<&str>); 25] = [
+    let defaults: [(&str, Option<&str>); 27] = [
         ("listen", Some(r#""0.0.0.0:8080""#)),
         ("base_url", Some(r#""http://localhost:8080""#)),
         ("database_url", Some(r#""sqlite://shorty.db""#)),
@@ -357,11 +364,13 @@ fn print_config_shows_every_spec_key_with_its_default() {
         ("blocklist", None),
         ("log_format", Some(r#""json""#)),
         ("metrics_listen", None),
+        ("metrics", Some("true")),
         ("create_rate", Some("10")),
         ("create_burst", Some("20")),
         ("api_rate", Some("100")),
         ("api_burst", Some("200")),
         ("redirect_rate", None),
+        ("redirect_burst", None),
         ("otlp_endpoint", None),
         ("sentry_dsn", None),
     ];
@@ -633,6 +642,8 @@ fn invalid_values_exit_2_naming_the_key() {
         ("log_format = \"xml\"", "log_format"),
         ("max_url_length = 3", "max_url_length"),
         ("create_rate = -1.0", "create_rate"),
+        ("create_burst = 0", "create_burst"),
+        ("trusted_proxies = [\"10.0.0.0/33\"]", "trusted_proxies"),
         ("allow_anonymous = \"maybe\"", "allow_anonymous"),
         ("cache_capacity = \"lots\"", "cache_capacity"),
     ];

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub state: Arc<AppState>,
+    /// The separate metrics listener's port, with `metrics_listen` set.
+    pub metrics_port: Option<u16>,
     /// Declared after the shutdown sender so the server stops first.
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _db: TestDb,
@@ -50,6 +52,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         base_url: Some("https://sho.rt".into()),
         database_url: Some(db.url.clone()),
         admin_token: Some(ADMIN_TOKEN.into()),
+        // Tests create links far faster than the default 10/s per client
+        // IP; the rate-limit tests set their own limits.
+        create_rate: Some(1e9),
+        create_burst: Some(u32::MAX),
         ..ConfigLayer::default()
     };
     let redis_keys = with_redis().then(|| KeyPrefix::new(redis_url()));
@@ -63,6 +69,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
+    let metrics_port = app.metrics_port();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -87,6 +94,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
         address,
         client,
         state,
+        metrics_port,
         _shutdown: tx,
         _db: db,
         _redis_keys: redis_keys,

@@ -14,6 +14,8 @@ mod errors;
 mod helpers;
 mod lifecycle;
 mod links;
+mod metrics;
+mod rate_limits;
 mod redirect;
 mod scale_out;
 mod services;

@@ -1,0 +1,44 @@
+//! `GET /metrics`: the Prometheus text exposition, on the main listener or
+//! on `metrics_listen` alone.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::AppState;
+use crate::error::AppError;
+
+/// The Prometheus text format's content type.
+const TEXT_FORMAT: HeaderValue =
+    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+
+/// Renders every series, first copying in the totals kept as plain atomics.
+pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
+    let Some(metrics) = &state.metrics else {
+        return AppError::NotFound("metrics are switched off (metrics = false)".to_owned())
+            .into_response();
+    };
+    let lookups = |layer: &'static str, (hits, misses): (u64, u64)| {
+        let name = "shorty_cache_requests_total";
+        metrics.set_total(name, &[("layer", layer), ("result", "hit")], hits);
+        metrics.set_total(name, &[("layer", layer), ("result", "miss")], misses);
+    };
+    lookups("local", state.links.cache_hits_and_misses());
+    if state.links.redis().is_some() {
+        lookups("redis", state.links.redis_hits_and_misses());
+    }
+    metrics.set_gauge("shorty_clicks_pending", state.links.pending_clicks() as f64);
+    ([(header::CONTENT_TYPE, TEXT_FORMAT)], metrics.render()).into_response()
+}
+
+/// The router of the separate `metrics_listen` address: `/metrics` only.
+pub fn metrics_only(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .fallback(|| async { AppError::NotFound("only /metrics is served here".to_owned()) })
+        .with_state(state)
+}

@@ -1,0 +1,304 @@
+//! Prometheus metrics: one registry per running server (so tests running
+//! several servers in one process see only their own series), with the
+//! hot-path handles looked up once and kept.
+//!
+//! Counters that already exist as plain atomics elsewhere (cache hits and
+//! misses, pending clicks) are copied into the registry when `/metrics` is
+//! scraped rather than recorded per request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::Method;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use parking_lot::RwLock;
+
+/// Latency buckets in seconds: sub-millisecond cache hits up to requests
+/// that hit the 10 s store timeout.
+const BUCKETS: &[f64] = &[
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+const METADATA: Metadata<'static> = Metadata::new("shorty", Level::INFO, None);
+
+/// The route label for requests that matched no route (404s): raw paths
+/// never become labels, so scanners cannot grow the series count.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// How a redirect request ended, as counted by `shorty_redirects_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectOutcome {
+    Found,
+    NotFound,
+    Gone,
+}
+
+/// Which rate limit refused a request, as counted by
+/// `shorty_rate_limited_total{rule}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LimitRule {
+    Create,
+    Api,
+    Redirect,
+}
+
+impl LimitRule {
+    /// The label value and the rule's name in logs and headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitRule::Create => "create",
+            LimitRule::Api => "api",
+            LimitRule::Redirect => "redirect",
+        }
+    }
+}
+
+/// The latency histogram of one (method, route) and its counters per status.
+struct RouteSeries {
+    duration: Histogram,
+    by_status: Vec<(u16, Counter)>,
+}
+
+/// The series of one route template, per method.
+type RouteMethods = Vec<(Method, RouteSeries)>;
+
+/// The server's metrics registry and the handles the hot paths use.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    http: RwLock<HashMap<Box<str>, RouteMethods>>,
+    redirects: [Counter; 3],
+    rate_limited: [Counter; 3],
+    links_created: Counter,
+    store_ops: RwLock<HashMap<&'static str, Histogram>>,
+}
+
+impl Metrics {
+    /// A fresh registry with every SPEC metric described and the fixed
+    /// series registered at zero, so dashboards see them before traffic.
+    pub fn new() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        describe(&recorder);
+        let counter = |name: &'static str, labels: Vec<Label>| {
+            recorder.register_counter(&Key::from_parts(name, labels), &METADATA)
+        };
+        let outcome =
+            |v: &'static str| counter("shorty_redirects_total", vec![Label::new("outcome", v)]);
+        let rule =
+            |v: &'static str| counter("shorty_rate_limited_total", vec![Label::new("rule", v)]);
+        let build_info = recorder.register_gauge(
+            &Key::from_parts(
+                "shorty_build_info",
+                vec![
+                    Label::new("name", env!("CARGO_PKG_NAME")),
+                    Label::new("version", env!("CARGO_PKG_VERSION")),
+                ],
+            ),
+            &METADATA,
+        );
+        build_info.set(1.0);
+        Metrics {
+            redirects: [outcome("found"), outcome("not_found"), outcome("gone")],
+            rate_limited: [rule("create"), rule("api"), rule("redirect")],
+            links_created: counter("shorty_links_created_total", vec![]),
+            recorder,
+            handle,
+            http: RwLock::new(HashMap::new()),
+            store_ops: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one finished HTTP request and records its latency.
+    pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        {
+            let http = self.http.read();
+            let found = http
+                .get(route)
+                .and_then(|methods| methods.iter().find(|(m, _)| m == method))
+                .and_then(|(_, series)| {
+                    let (_, counter) = series.by_status.iter().find(|(s, _)| *s == status)?;
+                    Some((counter, &series.duration))
+                });
+            if let Some((counter, duration)) = found {
+                counter.increment(1);
+                duration.record(seconds);
+                return;
+            }
+        }
+        let mut http = self.http.write();
+        let methods = http.entry(Box::from(route)).or_default();
+        let index = match methods.iter().position(|(m, _)| m == method) {
+            Some(index) => index,
+            None => {
+                let duration = self.recorder.register_histogram(
+                    &Key::from_parts(
+                        "shorty_http_request_duration_seconds",
+                        vec![
+                            Label::new("method", method.as_str().to_owned()),
+                            Label::new("route", route.to_owned()),
+                        ],
+                    ),
+                    &METADATA,
+                );
+                let series = RouteSeries {
+                    duration,
+                    by_status: Vec::new(),
+                };
+                methods.push((method.clone(), series));
+                methods.len() - 1
+            }
+        };
+        let series = &mut methods[index].1;
+        if !series.by_status.iter().any(|(s, _)| *s == status) {
+            let counter = self.recorder.register_counter(
+                &Key::from_parts(
+                    "shorty_http_requests_total",
+                    vec![
+                        Label::new("method", method.as_str().to_owned()),
+                        Label::new("route", route.to_owned()),
+                        Label::new("status", status.to_string()),
+                    ],
+                ),
+                &METADATA,
+            );
+            series.by_status.push((status, counter));
+        }
+        if let Some((_, counter)) = series.by_status.iter().find(|(s, _)| *s == status) {
+            counter.increment(1);
+        }
+        series.duration.record(seconds);
+    }
+
+    /// Counts one redirect by how it ended.
+    pub fn record_redirect(&self, outcome: RedirectOutcome) {
+        self.redirects[outcome as usize].increment(1);
+    }
+
+    /// Counts one request refused by a rate limit.
+    pub fn record_rate_limited(&self, rule: LimitRule) {
+        self.rate_limited[rule as usize].increment(1);
+    }
+
+    /// Counts links created (by the API, batch or CLI import).
+    pub fn record_links_created(&self, n: u64) {
+        self.links_created.increment(n);
+    }
+
+    /// Records how long one store operation took.
+    pub fn record_store_op(&self, op: &'static str, elapsed: Duration) {
+        if let Some(h) = self.store_ops.read().get(op) {
+            h.record(elapsed.as_secs_f64());
+            return;
+        }
+        let histogram = self.recorder.register_histogram(
+            &Key::from_parts(
+                "shorty_store_query_duration_seconds",
+                vec![Label::new("op", op)],
+            ),
+            &METADATA,
+        );
+        histogram.record(elapsed.as_secs_f64());
+        self.store_ops.write().insert(op, histogram);
+    }
+
+    /// Sets a counter that is kept elsewhere as a running total.
+    pub fn set_total(
+        &self,
+        name: &'static str,
+        labels: &[(&'static str, &'static str)],
+        value: u64,
+    ) {
+        self.counter(name, labels).absolute(value);
+    }
+
+    /// Sets a gauge to its current value.
+    pub fn set_gauge(&self, name: &'static str, value: f64) {
+        let gauge: Gauge = self
+            .recorder
+            .register_gauge(&Key::from_name(name), &METADATA);
+        gauge.set(value);
+    }
+
+    fn counter(&self, name: &'static str, labels: &[(&'static str, &'static str)]) -> Counter {
+        let labels: Vec<Label> = labels.iter().map(|(k, v)| Label::new(*k, *v)).collect();
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// Drains recorded histogram samples into their buckets; run
+    /// periodically so memory stays bounded when nobody scrapes.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+/// Help texts for every metric SPEC.md lists.
+fn describe(recorder: &PrometheusRecorder) {
+    let counters = [
+        (
+            "shorty_http_requests_total",
+            "HTTP requests by method, matched route template and status",
+        ),
+        (
+            "shorty_redirects_total",
+            "Redirect requests by outcome: found, not_found, gone",
+        ),
+        (
+            "shorty_cache_requests_total",
+            "Link cache lookups by layer (local, redis) and result (hit, miss)",
+        ),
+        ("shorty_links_created_total", "Links created"),
+        (
+            "shorty_rate_limited_total",
+            "Requests refused with 429, by rule",
+        ),
+    ];
+    for (name, help) in counters {
+        recorder.describe_counter(KeyName::from(name), None, help.into());
+    }
+    let histograms = [
+        (
+            "shorty_http_request_duration_seconds",
+            "HTTP request latency by method and matched route template",
+        ),
+        (
+            "shorty_store_query_duration_seconds",
+            "Store (SQLite or PostgreSQL) call latency by operation",
+        ),
+    ];
+    for (name, help) in histograms {
+        recorder.describe_histogram(KeyName::from(name), Some(Unit::Seconds), help.into());
+    }
+    recorder.describe_gauge(
+        KeyName::from("shorty_clicks_pending"),
+        None,
+        "Clicks counted in memory and not yet written to the store".into(),
+    );
+    recorder.describe_gauge(
+        KeyName::from("shorty_build_info"),
+        None,
+        "Always 1; the labels carry the version".into(),
+    );
+}
+
+/// Shared handle type used across the server.
+pub type SharedMetrics = Arc<Metrics>;
