@@ -15,7 +15,7 @@ use crate::ratelimit::Decision;
 use crate::store::StoreError;
 
 /// One invalid field in a request body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -133,14 +133,17 @@ fn log_unavailable(detail: &str) {
 }
 
 /// An RFC 9457 problem details document.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URN naming the kind of problem, e.g. `urn:shorty:problem:not-found`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// Every invalid field, for validation failures (422).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub errors: Option<Vec<FieldError>>,
 }
 

@@ -18,12 +18,31 @@ pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `/_health`, the liveness probe.
+#[utoipa::path(get, path = "/_health", tag = "operations",
+    responses((status = 200, description = "The process serves requests", body = Object)))]
+pub async fn health() -> Json<Value> {
+    live().await
+}
+
+/// `/healthz`, the same liveness probe under the Kubernetes name.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process serves requests", body = Object)))]
+pub async fn healthz() -> Json<Value> {
+    live().await
+}
+
 /// Readiness: 200 when the store answers in time, 503 with a body naming
 /// it when not. Redis, when configured, is checked too and named in the
 /// body, but a Redis failure alone keeps the instance ready: shorty works
 /// without Redis, and taking every instance out of the load balancer
 /// because the shared cache is down would turn a slowdown into an outage.
 /// Both checks run at once, so the probe takes at most [`READY_TIMEOUT`].
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready; `checks` shows each dependency, `degraded` lists Redis trouble", body = Object),
+        (status = 503, description = "Not ready; `failed` names what failed", body = Object),
+    ))]
 pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     let store = check("store", state.links.store().ping());
     let redis = async {

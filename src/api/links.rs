@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Admin, ApiJson, ApiQuery, Caller, CodePath};
 use super::AppState;
@@ -24,6 +25,19 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_PAGE: u32 = 1000;
 
 /// Creates one link: 201 with `Location` and the link object.
+#[utoipa::path(post, path = "/api/v1/links", tag = "links",
+    request_body = CreateBody,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = LinkView,
+            headers(("Location" = String, description = "The new link's API URL"))),
+        (status = 401, description = "Credentials needed (allow_anonymous = false) or invalid",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The alias is taken",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid URL, alias, expiry, click cap or status",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -47,12 +61,26 @@ pub async fn create(
         .into_response())
 }
 
-/// One item of a batch response.
-#[derive(Serialize)]
+/// One item of a batch response: the link (201) or why it failed.
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum BatchItem {
     Created { status: u16, link: LinkView },
     Failed { status: u16, error: Problem },
+}
+
+/// A batch response: one item per request item, in request order.
+#[derive(Serialize, ToSchema)]
+pub struct BatchPage {
+    pub items: Vec<BatchItem>,
+}
+
+/// One page of links, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct LinkPage {
+    pub items: Vec<LinkView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 impl BatchItem {
@@ -68,11 +96,19 @@ impl BatchItem {
 }
 
 /// Creates up to 1000 links; each item succeeds or fails on its own.
+#[utoipa::path(post, path = "/api/v1/links/batch", tag = "links",
+    request_body(content = Vec<CreateBody>, description = "Up to 1000 create bodies (2 MiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One result per item, in request order", body = BatchPage),
+        (status = 422, description = "More than 1000 items",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create_batch(
     State(state): State<Arc<AppState>>,
     _admin: Admin,
     ApiJson(items): ApiJson<Vec<Value>>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<BatchPage>, AppError> {
     if items.len() > MAX_BATCH {
         return Err(AppError::invalid(
             "items",
@@ -109,23 +145,31 @@ pub async fn create_batch(
             .count();
         metrics.record_links_created(created as u64);
     }
-    Ok(Json(serde_json::json!({ "items": results })))
+    Ok(Json(BatchPage { items: results }))
 }
 
 /// `GET /api/v1/links` query string.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Links per page, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
 /// Lists live links, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/links", tag = "links",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of links", body = LinkPage)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<LinkPage>, AppError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::BadRequest(format!(
@@ -139,9 +183,7 @@ pub async fn list(
         _ => None,
     };
     let items: Vec<LinkView> = records.iter().map(|r| state.links.view(r)).collect();
-    Ok(Json(
-        serde_json::json!({ "items": items, "next_cursor": next_cursor }),
-    ))
+    Ok(Json(LinkPage { items, next_cursor }))
 }
 
 fn encode_cursor(id: i64) -> String {
@@ -158,6 +200,14 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
 }
 
 /// Shows one link.
+#[utoipa::path(get, path = "/api/v1/links/{code}", tag = "links",
+    params(("code" = String, Path, description = "The link's code or alias")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 410, description = "The link was deleted",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
     _admin: Admin,
@@ -168,6 +218,17 @@ pub async fn show(
 }
 
 /// Changes a link's URL, expiry, click cap or status.
+#[utoipa::path(patch, path = "/api/v1/links/{code}", tag = "links",
+    params(("code" = String, Path, description = "The link's code or alias")),
+    request_body = PatchBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed link", body = LinkView),
+        (status = 410, description = "The link was deleted",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid URL, expiry, click cap or status",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     _admin: Admin,
@@ -180,6 +241,14 @@ pub async fn update(
 }
 
 /// Deletes a link; its code is never reused.
+#[utoipa::path(delete, path = "/api/v1/links/{code}", tag = "links",
+    params(("code" = String, Path, description = "The link's code or alias")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 410, description = "The link was deleted",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     _admin: Admin,

@@ -2,6 +2,7 @@
 //! wrapped in the request observer and the rate limits.
 
 pub mod client_ip;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod limit;
@@ -72,9 +73,12 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let mut app = Router::new()
         .route("/{code}", follow)
-        .route("/_health", get(health::live))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready));
+        .route("/_health", get(health::health))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::ready))
+        .route("/docs", get(docs::docs_page))
+        .route("/docs/{file}", get(docs::docs_asset))
+        .route("/api-docs/openapi.json", get(docs::openapi_json));
     if state.metrics_on_main {
         app = app.route("/metrics", get(prometheus::scrape));
     }

@@ -17,6 +17,12 @@ const TEXT_FORMAT: HeaderValue =
     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
 
 /// Renders every series, first copying in the totals kept as plain atomics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 404, description = "Metrics are off, or served on metrics_listen",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
     let Some(metrics) = &state.metrics else {
         return AppError::NotFound("metrics are switched off (metrics = false)".to_owned())

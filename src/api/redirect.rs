@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::extract::CodePath;
 use super::AppState;
 use crate::domain::Code;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::links::cache::Cached;
 use crate::links::view::now_ms;
 use crate::telemetry::metrics::RedirectOutcome;
@@ -18,6 +18,16 @@ const PERMANENT: HeaderValue = HeaderValue::from_static("public, max-age=86400")
 const TEMPORARY: HeaderValue = HeaderValue::from_static("private, no-store");
 
 /// Redirects to the link's URL with the link's status; GET counts a click.
+#[utoipa::path(method(get, head), path = "/{code}", tag = "redirect",
+    params(("code" = String, Path, description = "A generated code or an alias")),
+    responses(
+        (status = 301, description = "Moved permanently (the link's redirect_status)", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
+        (status = 302, description = "Found (the default redirect_status)", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
+        (status = 307, description = "Temporary redirect", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
+        (status = 308, description = "Permanent redirect", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
+        (status = 410, description = "Expired, deleted or out of clicks",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn follow(
     State(state): State<Arc<AppState>>,
     method: Method,

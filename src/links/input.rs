@@ -33,15 +33,28 @@ impl FieldErrors {
     }
 }
 
-/// `POST /api/v1/links` body, exactly as sent.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `POST /api/v1/links` body, exactly as sent. Every field is optional
+/// here so that a missing `url` is a 422 naming the field, not a 400.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Absolute http(s) URL, at most `max_url_length` bytes.
+    #[schema(value_type = String, required = true, example = "https://example.com/a?b=c")]
     pub url: Option<String>,
+    /// 3 to 64 of `[A-Za-z0-9_-]`; reserved words are refused.
+    #[schema(pattern = "^[A-Za-z0-9_-]{3,64}$", example = "launch-2026")]
     pub alias: Option<String>,
+    /// RFC 3339 time in the future; not with `ttl`.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// Lifetime in seconds; not with `expires_at`.
+    #[schema(minimum = 1)]
     pub ttl: Option<i64>,
+    /// Redirects allowed before the link answers 410.
+    #[schema(minimum = 1)]
     pub max_clicks: Option<i64>,
+    /// 301, 302, 307 or 308 (default: the `redirect_status` setting).
+    #[schema(example = 302)]
     pub redirect_status: Option<i64>,
 }
 
@@ -109,17 +122,25 @@ fn not_null<T>(value: Option<T>) -> Result<T, String> {
     value.ok_or_else(|| "this field cannot be null".to_owned())
 }
 
-/// `PATCH /api/v1/links/{code}` body.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// `PATCH /api/v1/links/{code}` body: absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
+    /// A new target URL (cannot be `null`).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     pub url: Option<Option<String>>,
+    /// A new expiry; `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<String>>,
+    /// A new click cap; `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub max_clicks: Option<Option<i64>>,
+    /// 301, 302, 307 or 308 (cannot be `null`).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = i64)]
     pub redirect_status: Option<Option<i64>>,
 }
 

@@ -4,21 +4,35 @@ use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 /// The JSON link object from the spec.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkView {
+    /// The generated code or alias.
+    #[schema(example = "aZ3kQ9x")]
     pub code: String,
+    /// `base_url` + `/` + code.
     #[serde(default)]
+    #[schema(example = "https://sho.rt/aZ3kQ9x")]
     pub short_url: String,
+    /// The target, normalized (IDN hosts as punycode).
     pub url: String,
+    /// RFC 3339, UTC.
+    #[schema(value_type = String, format = DateTime, required = true)]
     pub created_at: Option<String>,
+    /// RFC 3339, UTC; `null` for links that never expire.
     #[serde(default)]
+    #[schema(format = DateTime, required = true)]
     pub expires_at: Option<String>,
+    /// The click cap; `null` for no cap.
     #[serde(default)]
+    #[schema(required = true, minimum = 1)]
     pub max_clicks: Option<i64>,
+    /// Clicks counted so far, including those not yet written to the store.
     #[serde(default)]
     pub clicks: i64,
+    /// 301, 302, 307 or 308.
     #[serde(default)]
+    #[schema(value_type = u16, required = true, example = 302)]
     pub redirect_status: Option<u16>,
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod codes;
 mod config;
 mod degradation;
+mod docs;
 mod durability;
 mod errors;
 mod helpers;

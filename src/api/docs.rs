@@ -1,0 +1,211 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations, and
+//! Swagger UI served from assets compiled into the binary (no CDN).
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use super::{health, links, prometheus, redirect};
+use crate::error::{AppError, FieldError, Problem};
+use crate::links::input::{CreateBody, PatchBody};
+use crate::links::view::LinkView;
+
+/// The API description every client and the fuzzer in CI work from.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "shorty",
+        description = "A fast, self-contained URL shortener. Errors are RFC 9457 \
+                       problem documents (application/problem+json)."
+    ),
+    paths(
+        redirect::follow,
+        links::create,
+        links::create_batch,
+        links::list,
+        links::show,
+        links::update,
+        links::remove,
+        health::health,
+        health::healthz,
+        health::ready,
+        prometheus::scrape,
+        docs_page,
+        openapi_json,
+    ),
+    components(schemas(
+        CreateBody,
+        PatchBody,
+        LinkView,
+        links::LinkPage,
+        links::BatchItem,
+        links::BatchPage,
+        Problem,
+        FieldError,
+    )),
+    modifiers(&BearerAuth, &ProblemResponses),
+    tags(
+        (name = "redirect", description = "Following short links"),
+        (name = "links", description = "Creating and managing links"),
+        (name = "operations", description = "Probes, metrics and these docs"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as served, rendered once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+});
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The admin token (admin_token) or an API key"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the error responses that follow from each operation's shape, so
+/// no operation can forget one: 400/413/415 where a body or query is read,
+/// 401 where credentials are checked, 404 for `{code}`, 429 where a rate
+/// limit applies and 503 where the store is used.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, doc: &mut Document) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/v1/");
+            let store = api || path == "/{code}";
+            let operations = [
+                item.get.as_mut(),
+                item.head.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in operations.into_iter().flatten() {
+                let body = op.request_body.is_some();
+                let query = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    })
+                });
+                let secured = op.security.is_some();
+                let rules = [
+                    (
+                        body || query,
+                        "400",
+                        "Malformed JSON, an unknown field or a bad query parameter",
+                    ),
+                    (secured, "401", "Missing or invalid credentials"),
+                    (path.contains("{code}"), "404", "No link has that code"),
+                    (body, "413", "The body is over the size limit"),
+                    (body, "415", "The body is not application/json"),
+                    (
+                        api || path == "/{code}",
+                        "429",
+                        "Rate limited; see Retry-After and RateLimit-*",
+                    ),
+                    (store, "503", "The store is unreachable; see Retry-After"),
+                ];
+                for (applies, status, description) in rules {
+                    if applies && !op.responses.responses.contains_key(status) {
+                        op.responses
+                            .responses
+                            .insert(status.to_owned(), RefOr::T(problem(description)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A problem+json response with the given description.
+pub fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// The OpenAPI document.
+#[utoipa::path(get, path = "/api-docs/openapi.json", tag = "operations",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> Response {
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], DOCUMENT.as_str()).into_response()
+}
+
+/// Swagger UI for the document above.
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "Interactive API docs (Swagger UI)", content_type = "text/html", body = String)))]
+pub async fn docs_page() -> Response {
+    asset("index.html")
+}
+
+/// One of Swagger UI's vendored files.
+pub async fn docs_asset(Path(file): Path<String>) -> Response {
+    asset(&file)
+}
+
+fn asset(file: &str) -> Response {
+    let (body, content_type): (&'static [u8], &'static str) = match file {
+        "index.html" => (
+            include_bytes!("../../assets/swagger-ui/index.html"),
+            "text/html; charset=utf-8",
+        ),
+        "swagger-ui.css" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+            "text/css; charset=utf-8",
+        ),
+        "swagger-ui-bundle.js" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "swagger-initializer.js" => (
+            include_bytes!("../../assets/swagger-ui/swagger-initializer.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "favicon-32x32.png" => (
+            include_bytes!("../../assets/swagger-ui/favicon-32x32.png"),
+            "image/png",
+        ),
+        _ => return AppError::NotFound("no such docs file".to_owned()).into_response(),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; \
+                 img-src 'self' data:; connect-src 'self'",
+            ),
+        ),
+    ];
+    (headers, body).into_response()
+}
