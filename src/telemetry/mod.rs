@@ -3,6 +3,7 @@
 
 pub mod metrics;
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
@@ -30,12 +31,20 @@ pub fn init(format: LogFormat, target: LogTarget) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match (format, target) {
-        (LogFormat::Json, LogTarget::Stdout) => builder.json().try_init(),
-        (LogFormat::Json, LogTarget::Stderr) => {
-            builder.json().with_writer(std::io::stderr).try_init()
-        }
-        (LogFormat::Pretty, LogTarget::Stdout) => builder.try_init(),
-        (LogFormat::Pretty, LogTarget::Stderr) => builder.with_writer(std::io::stderr).try_init(),
+        (LogFormat::Json, LogTarget::Stdout) => builder.json().flatten_event(true).try_init(),
+        (LogFormat::Json, LogTarget::Stderr) => builder
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+            .try_init(),
+        // Colours only for a terminal; redirected to a file they are noise.
+        (LogFormat::Pretty, LogTarget::Stdout) => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
+        (LogFormat::Pretty, LogTarget::Stderr) => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .try_init(),
     };
     // A second init (tests, embedding) keeps the first subscriber.
     let _ = result;

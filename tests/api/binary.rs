@@ -140,9 +140,10 @@ impl ShortyProcess {
             format!("127.0.0.1:{port}"),
             "--database-url".to_owned(),
             db_url.to_owned(),
-            "--log-format".to_owned(),
-            "json".to_owned(),
         ];
+        if !options.args.iter().any(|a| a == "--log-format") {
+            args.extend(["--log-format".to_owned(), "json".to_owned()]);
+        }
         if !options.no_admin_token {
             args.extend(["--admin-token".to_owned(), ADMIN_TOKEN.to_owned()]);
         }

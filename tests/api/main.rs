@@ -15,6 +15,7 @@ mod errors;
 mod helpers;
 mod lifecycle;
 mod links;
+mod logs;
 mod metrics;
 mod rate_limits;
 mod redirect;
