@@ -93,8 +93,8 @@ read -r -a SCENARIO_LIST <<<"$SCENARIOS"
 for s in "${SCENARIO_LIST[@]}"; do
     case $s in
         nginx-302) RUN_NGINX=1 ;;
-        redirect-hit | redirect-miss | create) RUN_SHORTY=1 ;;
-        *) die "unknown scenario '$s' (known: nginx-302 redirect-hit redirect-miss create)" ;;
+        redirect-hit | redirect-hit-no-metrics | redirect-miss | create) RUN_SHORTY=1 ;;
+        *) die "unknown scenario '$s' (known: nginx-302 redirect-hit redirect-hit-no-metrics redirect-miss create)" ;;
     esac
 done
 
@@ -611,9 +611,10 @@ scenario_nginx_302() {
     NGINX_PID=""
 }
 
-scenario_redirect_hit() {
-    local name=${ROW_PREFIX}redirect-hit p
-    start_shorty "$HIT_CACHE_CAPACITY"
+scenario_redirect_hit() { # scenario_redirect_hit [ROW_SUFFIX [extra serve args...]]
+    local name=${ROW_PREFIX}redirect-hit${1:-} p
+    (($# == 0)) || shift
+    start_shorty "$HIT_CACHE_CAPACITY" "$@"
     check_redirect "$name" "$SHORTY_PORT" "$FIRST_CODE"
     check_redirect "$name" "$SHORTY_PORT" "$LAST_CODE"
     if [[ $SETUP == cluster ]]; then
@@ -632,6 +633,12 @@ scenario_redirect_hit() {
     run_wrk "$name" "$BENCH_DIR/redirect.lua" "$SHORTY_PORT"
     RSS_HIT[$SETUP]=$(shorty_rss)
     stop_shorty
+}
+
+# The same as redirect-hit with metrics recording switched off, to measure
+# what recording costs the redirect path (issue 4's <= 5% budget).
+scenario_redirect_hit_no_metrics() {
+    scenario_redirect_hit -no-metrics --metrics false
 }
 
 scenario_redirect_miss() {
