@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 use axum::extract::Path;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -126,9 +128,13 @@ impl Modify for ProblemResponses {
                 ];
                 for (applies, status, description) in rules {
                     if applies && !op.responses.responses.contains_key(status) {
+                        let mut response = problem(description);
+                        if status == "429" {
+                            response = rate_limit_headers(response);
+                        }
                         op.responses
                             .responses
-                            .insert(status.to_owned(), RefOr::T(problem(description)));
+                            .insert(status.to_owned(), RefOr::T(response));
                     }
                 }
             }
@@ -147,6 +153,28 @@ pub fn problem(description: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+/// Documents the headers every 429 carries.
+fn rate_limit_headers(mut response: utoipa::openapi::Response) -> utoipa::openapi::Response {
+    let headers = [
+        ("Retry-After", "Seconds until a retry can succeed"),
+        ("RateLimit-Limit", "The bucket size (burst)"),
+        ("RateLimit-Remaining", "Requests that would pass now (0)"),
+        ("RateLimit-Reset", "Seconds until the bucket is full again"),
+    ];
+    for (name, description) in headers {
+        let header = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some(description))
+            .build();
+        response.headers.insert(name.to_owned(), header);
+    }
+    response
 }
 
 /// The OpenAPI document.

@@ -452,6 +452,25 @@ async fn a_write_redis_missed_is_announced_once_it_answers_again() {
         "B saw the patch {:?} after it, with Redis hanging",
         patched_at.elapsed()
     );
+    // The readiness probe bounds its Redis check: a hung Redis is named
+    // within a second, and the instance stays ready.
+    for server in [&a, &b] {
+        let asked = Instant::now();
+        let (status, body) = readyz(&client, server).await;
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_ne!(body["checks"]["redis"], "ok", "{body}");
+        assert!(
+            body["degraded"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!("redis"))),
+            "{body}"
+        );
+    }
     redis.thaw();
 
     // Once Redis answers, the stale shared entry is replaced, and B

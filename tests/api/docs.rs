@@ -64,6 +64,18 @@ async fn the_openapi_document_covers_every_route_and_error() {
             );
         }
     }
+    let limited = &paths["/api/v1/links"]["post"]["responses"]["429"]["headers"];
+    for header in [
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+    ] {
+        assert!(
+            limited[header].is_object(),
+            "429 does not document {header}"
+        );
+    }
     let secured = &paths["/api/v1/links/{code}"]["delete"];
     assert_eq!(secured["security"][0]["bearer"], serde_json::json!([]));
     assert!(secured["responses"]["401"].is_object());
