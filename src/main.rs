@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Command::Serve => LogTarget::Stdout,
         _ => LogTarget::Stderr,
     };
-    telemetry::init(config.log_format, target);
+    let _logs = telemetry::init(config.log_format, target);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

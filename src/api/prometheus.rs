@@ -38,6 +38,8 @@ pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
         lookups("redis", state.links.redis_hits_and_misses());
     }
     metrics.set_gauge("shorty_clicks_pending", state.links.pending_clicks() as f64);
+    let dropped = crate::telemetry::dropped_log_lines();
+    metrics.set_total("shorty_log_lines_dropped_total", &[], dropped);
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], metrics.render()).into_response()
 }
 

@@ -33,7 +33,8 @@ static LOGGING: Once = Once::new();
 fn init_logging() {
     LOGGING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            telemetry::init(LogFormat::Pretty, LogTarget::Stderr);
+            // The guard keeps the log writer thread for the whole test run.
+            std::mem::forget(telemetry::init(LogFormat::Pretty, LogTarget::Stderr));
         }
     });
 }

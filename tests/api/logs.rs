@@ -29,13 +29,22 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn stdout(server: &ShortyProcess) -> String {
-    std::fs::read_to_string(server.dir.path().join("stdout.log")).unwrap()
+/// Its stdout once it holds `expected` (lines are written by a background
+/// thread, a moment after the response).
+fn stdout(server: &ShortyProcess, expected: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let out = std::fs::read_to_string(server.dir.path().join("stdout.log")).unwrap();
+        if out.contains(expected) || started.elapsed() > std::time::Duration::from_secs(5) {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
-/// The JSON request lines (target `shorty::http`) written so far.
-fn request_lines(server: &ShortyProcess) -> Vec<Value> {
-    stdout(server)
+/// The JSON request lines (target `shorty::http`), once `expected` is logged.
+fn request_lines(server: &ShortyProcess, expected: &str) -> Vec<Value> {
+    stdout(server, expected)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .filter(|v| v["target"] == "shorty::http")
@@ -94,7 +103,7 @@ async fn each_request_logs_one_json_line_with_its_id_and_no_secrets() {
             .is_success());
     }
 
-    let lines = request_lines(&server);
+    let lines = request_lines(&server, r#""status":401"#);
     assert_eq!(lines.len(), 4, "one line per non-probe request: {lines:#?}");
     let create = lines
         .iter()
@@ -151,7 +160,7 @@ async fn probes_log_at_debug_and_pretty_logs_are_plain_text() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let out = stdout(&server);
+    let out = stdout(&server, "status=404");
     let probe = out
         .lines()
         .find(|l| l.contains(r#"route="/healthz""#))
