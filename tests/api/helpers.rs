@@ -33,7 +33,7 @@ static LOGGING: Once = Once::new();
 fn init_logging() {
     LOGGING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            telemetry::init(LogFormat::Pretty, LogTarget::Stderr);
+            telemetry::init_logging(LogFormat::Pretty, LogTarget::Stderr);
         }
     });
 }
