@@ -129,7 +129,8 @@ fn log_unavailable(detail: &str) {
     }
     *last = Some(Instant::now());
     let failed_since_last_log = SUPPRESSED.swap(0, Ordering::Relaxed);
-    tracing::warn!(%detail, failed_since_last_log, "store unavailable; answering 503");
+    // Error level, so error reporting hears of an outage (throttled as well).
+    tracing::error!(%detail, failed_since_last_log, "store unavailable; answering 503");
 }
 
 /// An RFC 9457 problem details document.
@@ -147,13 +148,21 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        match &self {
+impl AppError {
+    /// Logs what the response does not show: internal errors in full,
+    /// store outages throttled. Run by `into_response`, and for failed
+    /// batch items, which are no response of their own.
+    pub fn log(&self) {
+        match self {
             AppError::Internal(detail) => tracing::error!(%detail, "internal error"),
             AppError::Unavailable(detail) => log_unavailable(detail),
             _ => {}
         }
+    }
+
+    /// The response without [`AppError::log`], for a failure that was
+    /// logged another way (a panic).
+    pub fn response(self) -> Response {
         let status = self.status();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (
@@ -180,6 +189,13 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        self.response()
     }
 }
 

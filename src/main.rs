@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use shorty::cli::{self, Cli, Command};
-use shorty::telemetry::{self, LogTarget};
+use shorty::telemetry;
 
 /// mimalloc instead of glibc's malloc: requests allocate on the HTTP
 /// threads and are often freed on others (the main runtime's Redis and
@@ -24,11 +24,14 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command();
-    let target = match command {
-        Command::Serve => LogTarget::Stdout,
-        _ => LogTarget::Stderr,
+    // Before the runtime: Sentry must see the threads start (see telemetry::init).
+    let telemetry = match telemetry::init(&config, matches!(command, Command::Serve)) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("shorty: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
     };
-    let _logs = telemetry::init(config.log_format, target);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,5 +42,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(cli::run(command, config))
+    let code = runtime.block_on(cli::run(command, config));
+    // Stop every task first, so what they log or trace is delivered too.
+    drop(runtime);
+    telemetry.finish();
+    code
 }

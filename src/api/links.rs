@@ -85,9 +85,9 @@ pub struct LinkPage {
 
 impl BatchItem {
     fn failed(e: AppError) -> BatchItem {
-        if e.status().is_server_error() {
-            tracing::error!(error = %e, "batch item failed");
-        }
+        // Like a response: so a store outage is logged (and reported)
+        // once per 30 s, not once per item.
+        e.log();
         BatchItem::Failed {
             status: e.status().as_u16(),
             error: e.problem(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -91,10 +91,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// A panicking handler answers 500 like any internal error; the panic
-/// itself was already reported by the panic hook (logs, Sentry).
-fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    AppError::Internal("a request handler panicked".to_owned()).into_response()
+/// A panicking handler answers 500 like any internal error (for
+/// `CatchPanicLayer`). The panic itself was already reported by the panic
+/// hook (stderr, and Sentry when configured), so it is logged here under
+/// the observer's target, which error reporting skips: one event a panic.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(message), _) => message,
+        (_, Some(message)) => message.as_str(),
+        _ => "(not a string)",
+    };
+    tracing::error!(target: observe::LOG_TARGET, panic = message, "a request handler panicked");
+    AppError::Internal("a request handler panicked".to_owned()).response()
 }
 
 async fn not_found() -> AppError {

@@ -23,6 +23,11 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone, Debug)]
 pub struct RequestId(pub HeaderValue);
 
+/// The target of the per-request log lines (and of the note that a
+/// handler panicked). Error reporting skips it: the failure behind a 5xx
+/// is logged, and so reported, once by `AppError` or the panic hook.
+pub const LOG_TARGET: &str = "shorty::http";
+
 /// Probe and scrape routes, logged at debug so they do not drown the log.
 const QUIET_ROUTES: [&str; 4] = ["/_health", "/healthz", "/readyz", "/metrics"];
 
@@ -57,7 +62,9 @@ pub async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next:
             request_id = request_id.to_str().unwrap_or(""),
         );
         let response = next.run(req).instrument(span.clone()).await;
-        span.record("http.response.status_code", response.status().as_u16());
+        // As i64: tracing-opentelemetry exports other integers as strings.
+        let status = i64::from(response.status().as_u16());
+        span.record("http.response.status_code", status);
         response
     } else {
         next.run(req).await
@@ -88,7 +95,7 @@ fn log_request(
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(
-                target: "shorty::http",
+                target: LOG_TARGET,
                 method = method.as_str(),
                 route,
                 status,
@@ -102,8 +109,8 @@ fn log_request(
     if QUIET_ROUTES.contains(&route) {
         line!(debug);
     } else if status == 503 {
-        // Store outages are reported once (with a count) by the error
-        // path; one error per refused request would flood error trackers.
+        // Store outages are logged once per 30 s (with a count) by the
+        // error path; one error per refused request would flood the log.
         line!(warn);
     } else if status >= 500 {
         line!(error);

@@ -34,7 +34,10 @@ fn init_logging() {
     LOGGING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
             // The guard keeps the log writer thread for the whole test run.
-            std::mem::forget(telemetry::init(LogFormat::Pretty, LogTarget::Stderr));
+            std::mem::forget(telemetry::init_logging(
+                LogFormat::Pretty,
+                LogTarget::Stderr,
+            ));
         }
     });
 }
