@@ -83,8 +83,9 @@ pub async fn run(command: Command, config: Config) -> ExitCode {
 async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve => {
+            let signal = shutdown_signal();
             let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown_signal()).await?;
+            app.run_until_stopped(signal).await?;
         }
         Command::PrintConfig => print!("{}", config.to_redacted_toml()),
         Command::Migrate => {
