@@ -79,6 +79,16 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
     }
 }
 
+/// An HTTP client for tests against server processes: redirects are
+/// returned, not followed, and no request waits more than 10 s.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
 /// How to start a server beyond the database and the fixed flags.
 #[derive(Default)]
 pub struct ServeOptions {

@@ -11,19 +11,11 @@ use futures::stream::{self, StreamExt};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::binary::ShortyProcess;
+use crate::binary::{client, ShortyProcess};
 use crate::helpers::ADMIN_TOKEN;
 use crate::services::{
     redis_get, seen_within, shared_postgres, wait_until_subscribed, PrivatePostgres, PrivateRedis,
 };
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 /// `POST /api/v1/links` to `server`.
 async fn post(client: &reqwest::Client, server: &ShortyProcess, body: Value) -> Response {

@@ -12,19 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::backend::TestDb;
-use crate::binary::{cli, CliOutput, ShortyProcess};
+use crate::binary::{cli, client, CliOutput, ShortyProcess};
 
 /// How long after SIGTERM the process must be gone.
 const STOP_WITHIN: Duration = Duration::from_secs(10);
-
-/// A client that does not follow redirects.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
-}
 
 /// `shorty ARGS…` against `db_url`.
 fn shorty(db_url: &str, args: &[&str]) -> CliOutput {

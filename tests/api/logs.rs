@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::binary::{sqlite_url, ServeOptions, ShortyProcess};
+use crate::binary::{client, sqlite_url, ServeOptions, ShortyProcess};
 use crate::helpers::ADMIN_TOKEN;
 
 fn start(args: &[&str], envs: &[(&str, &str)]) -> (ShortyProcess, tempfile::TempDir) {
@@ -20,13 +20,6 @@ fn start(args: &[&str], envs: &[(&str, &str)]) -> (ShortyProcess, tempfile::Temp
     };
     let server = ShortyProcess::start_with(&sqlite_url(&db.path().join("s.db")), options);
     (server, db)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 /// Its stdout once it holds `expected` (lines are written by a background

@@ -12,20 +12,12 @@ use prost::Message;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::binary::{cli, free_port, sqlite_url, ServeOptions, ShortyProcess};
+use crate::binary::{cli, client, free_port, sqlite_url, ServeOptions, ShortyProcess};
 use crate::receiver::{dsn, headline, level, Receiver};
 use crate::services::PrivatePostgres;
 
 /// Longest wait for `serve` to exit after SIGTERM.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 /// `POST /api/v1/links` with a fixed URL; the response's status and body.
 async fn create(client: &reqwest::Client, server: &ShortyProcess) -> (StatusCode, Value) {
