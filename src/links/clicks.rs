@@ -2,6 +2,7 @@
 //! written to the store in one transaction per flush.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ahash::RandomState;
@@ -12,30 +13,94 @@ use crate::store::{Store, StoreError};
 /// Longest a capped link's click waits for buffered clicks to be written.
 pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Clicks seen but not yet written to the store, by link id.
+/// Independent parts of the buffer. Each thread counts into its own, so the
+/// serving threads (one per core) never wait on each other's lock.
+const SHARDS: usize = 16;
+
+type Counts = HashMap<i64, i64, RandomState>;
+
+/// One shard, alone on its cache lines so two cores do not share one.
 #[derive(Default)]
+#[repr(align(128))]
+struct Shard(Mutex<Counts>);
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static MY_SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+
+/// Clicks seen but not yet written to the store, by link id.
 pub struct ClickBuffer {
-    pending: Mutex<HashMap<i64, i64, RandomState>>,
+    shards: [Shard; SHARDS],
     /// Held from taking a batch until it is committed or restored, so a
     /// caller that must see every click in the store (a capped link) can
     /// wait for a flush in progress.
     flushing: tokio::sync::Mutex<()>,
 }
 
+impl Default for ClickBuffer {
+    fn default() -> Self {
+        ClickBuffer {
+            shards: std::array::from_fn(|_| Shard::default()),
+            flushing: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
 impl ClickBuffer {
     /// Counts one click; this is all the redirect path pays.
     pub fn record(&self, link_id: i64) {
-        *self.pending.lock().entry(link_id).or_insert(0) += 1;
+        self.add(link_id, 1);
+    }
+
+    fn add(&self, link_id: i64, n: i64) {
+        let shard = MY_SHARD.with(|i| &self.shards[*i]);
+        *shard.0.lock().entry(link_id).or_insert(0) += n;
     }
 
     /// Clicks on a link that are not in the store yet.
     pub fn pending_for(&self, link_id: i64) -> i64 {
-        self.pending.lock().get(&link_id).copied().unwrap_or(0)
+        self.shards
+            .iter()
+            .map(|s| s.0.lock().get(&link_id).copied().unwrap_or(0))
+            .sum()
     }
 
     /// Total clicks waiting to be written.
     pub fn pending_total(&self) -> i64 {
-        self.pending.lock().values().sum()
+        self.shards
+            .iter()
+            .map(|s| s.0.lock().values().sum::<i64>())
+            .sum()
+    }
+
+    /// Takes every buffered count, one entry per link, sorted by link id:
+    /// stores write rows in key order, which touches each page once (SQLite)
+    /// and takes row locks in one order (PostgreSQL). The shards keep their
+    /// capacity, so the next second's clicks do not regrow them.
+    fn take_all(&self) -> Vec<(i64, i64)> {
+        let mut all = Vec::new();
+        for shard in &self.shards {
+            all.extend(shard.0.lock().drain());
+        }
+        all.sort_unstable_by_key(|(id, _)| *id);
+        all.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+        all
+    }
+
+    /// Takes the buffered clicks of one link.
+    fn take_one(&self, link_id: i64) -> i64 {
+        self.shards
+            .iter()
+            .filter_map(|s| s.0.lock().remove(&link_id))
+            .sum()
     }
 
     /// Writes everything buffered; on failure the counts go back into the
@@ -72,12 +137,13 @@ impl ClickBuffer {
         let (buffer, store) = (Arc::clone(self), Arc::clone(store));
         let write = tokio::spawn(async move {
             let _flushing = buffer.flushing.lock().await;
-            let Some(n) = buffer.pending.lock().remove(&link_id) else {
+            let n = buffer.take_one(link_id);
+            if n == 0 {
                 return Ok(());
-            };
+            }
             let written = store.add_clicks(&[(link_id, n)]).await;
             if written.is_err() {
-                *buffer.pending.lock().entry(link_id).or_insert(0) += n;
+                buffer.add(link_id, n);
             }
             written
         });
@@ -91,20 +157,60 @@ impl ClickBuffer {
     }
 
     async fn write_pending(&self, store: &dyn Store) -> Result<i64, StoreError> {
-        let batch = std::mem::take(&mut *self.pending.lock());
-        if batch.is_empty() {
+        let counts = self.take_all();
+        if counts.is_empty() {
             return Ok(0);
         }
-        let counts: Vec<(i64, i64)> = batch.iter().map(|(id, n)| (*id, *n)).collect();
         match store.add_clicks(&counts).await {
             Ok(()) => Ok(counts.iter().map(|(_, n)| n).sum()),
             Err(e) => {
-                let mut pending = self.pending.lock();
-                for (id, n) in batch {
-                    *pending.entry(id).or_insert(0) += n;
+                for (id, n) in counts {
+                    self.add(id, n);
                 }
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clicks_from_many_threads_merge_into_one_sorted_count_per_link() {
+        let buffer = ClickBuffer::default();
+        std::thread::scope(|s| {
+            for t in 0..(SHARDS as i64 + 3) {
+                let buffer = &buffer;
+                s.spawn(move || {
+                    for id in [9, 2, 5, 2] {
+                        buffer.record(id);
+                    }
+                    buffer.record(100 + t);
+                });
+            }
+        });
+        let threads = SHARDS as i64 + 3;
+        assert_eq!(buffer.pending_for(2), 2 * threads);
+        assert_eq!(buffer.pending_total(), 5 * threads);
+        let counts = buffer.take_all();
+        let mut expected = vec![(2, 2 * threads), (5, threads), (9, threads)];
+        expected.extend((0..threads).map(|t| (100 + t, 1)));
+        assert_eq!(counts, expected);
+        assert_eq!(buffer.pending_total(), 0);
+    }
+
+    #[test]
+    fn one_link_can_be_taken_alone() {
+        let buffer = ClickBuffer::default();
+        buffer.record(1);
+        buffer.record(2);
+        std::thread::scope(|s| {
+            s.spawn(|| buffer.record(1));
+        });
+        assert_eq!(buffer.take_one(1), 2);
+        assert_eq!(buffer.take_one(1), 0);
+        assert_eq!(buffer.take_all(), vec![(2, 1)]);
     }
 }
