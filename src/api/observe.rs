@@ -15,6 +15,7 @@ use super::client_ip::ClientIp;
 use super::AppState;
 use crate::telemetry;
 use crate::telemetry::metrics::UNMATCHED_ROUTE;
+use crate::telemetry::request_line::{self, RequestLine};
 
 /// The header carrying the request id, kept from the client when sane.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -114,8 +115,18 @@ fn log_request(
         line!(warn);
     } else if status >= 500 {
         line!(error);
-    } else {
-        line!(info);
+    } else if tracing::enabled!(target: LOG_TARGET, tracing::Level::INFO) {
+        let fast = RequestLine {
+            method: method.as_str(),
+            route,
+            status,
+            latency: elapsed,
+            request_id,
+            client_ip,
+        };
+        if !request_line::write_info(LOG_TARGET, &fast) {
+            line!(info);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod metrics;
 pub mod otlp;
+pub mod request_line;
 pub mod sentry_report;
 mod writer;
 
@@ -113,6 +114,7 @@ fn install(
             writer::background(std::io::stderr()),
         ),
     };
+    let json_out = (format == LogFormat::Json).then(|| out.clone());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(out);
@@ -131,6 +133,9 @@ fn install(
     };
     result.ok().map(|()| {
         let _ = DROPPED.set(dropped);
+        if let Some(out) = json_out {
+            request_line::install(out);
+        }
         guard
     })
 }
