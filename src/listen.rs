@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
 use crate::startup::stopped;
+use crate::telemetry::request_line;
 
 /// Threads serving HTTP: `TOKIO_WORKER_THREADS`, else one per core.
 pub fn http_threads() -> usize {
@@ -76,6 +77,15 @@ pub async fn serve_per_core(
                         .enable_all()
                         .build()?;
                     runtime.block_on(async move {
+                        // Request log lines are batched per thread; this
+                        // hands them over even when traffic stops.
+                        tokio::spawn(async {
+                            let mut tick = tokio::time::interval(request_line::BATCH_AGE);
+                            loop {
+                                tick.tick().await;
+                                request_line::flush_thread();
+                            }
+                        });
                         let listener = TcpListener::from_std(listener)?;
                         axum::serve(
                             listener,
@@ -86,6 +96,7 @@ pub async fn serve_per_core(
                         Ok(())
                     })
                 })();
+                request_line::flush_thread();
                 let _ = done.send(served);
             })?;
         finished.push(finished_rx);

@@ -41,7 +41,7 @@ static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 /// Log lines dropped so far because the log consumer could not keep up,
 /// for `/metrics`.
 pub fn dropped_log_lines() -> u64 {
-    DROPPED.get().map_or(0, |c| c.dropped_lines() as u64)
+    DROPPED.get().map_or(0, |c| c.dropped_lines() as u64) + request_line::dropped_extra()
 }
 
 /// What `main` keeps while it runs. Dropping it (or [`finish`]) delivers

@@ -36,7 +36,13 @@ fn stdout(server: &ShortyProcess, expected: &str) -> String {
 }
 
 /// The JSON request lines (target `shorty::http`), once `expected` is logged.
+///
+/// Each serving thread hands its request lines over in batches, at least
+/// every `BATCH_AGE`, so lines from another thread can lag the expected
+/// one by that much.
 fn request_lines(server: &ShortyProcess, expected: &str) -> Vec<Value> {
+    stdout(server, expected);
+    std::thread::sleep(3 * shorty::telemetry::request_line::BATCH_AGE);
     stdout(server, expected)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
