@@ -12,7 +12,8 @@
 //!   in-process cache, the click buffer, group commit and counter blocks.
 //! - [`shared`]: optional Redis: the shared cache layer, counter blocks and
 //!   cross-instance invalidation over pub/sub.
-//! - [`api`]: axum routes, extractors and handlers, the request observer
+//! - [`api`]: the fast path that answers cached redirects before the
+//!   router, then axum routes, extractors and handlers, the request observer
 //!   (request ids, client IP, log line, metrics), rate-limit middleware,
 //!   `/metrics`, and the OpenAPI document with the vendored Swagger UI.
 //! - [`ratelimit`]: token buckets (GCRA) in Redis when configured, in

@@ -12,6 +12,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
+use axum::ServiceExt;
+
+use crate::api::fast_redirect::FastRedirect;
 use crate::startup::stopped;
 use crate::telemetry::request_line;
 
@@ -61,7 +64,7 @@ fn bind_one(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::TcpList
 /// until `stop` turns true and their connections have drained.
 pub async fn serve_per_core(
     listeners: Vec<std::net::TcpListener>,
-    app: axum::Router,
+    app: FastRedirect,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut finished = Vec::new();
@@ -89,7 +92,9 @@ pub async fn serve_per_core(
                         let listener = TcpListener::from_std(listener)?;
                         axum::serve(
                             listener,
-                            app.into_make_service_with_connect_info::<SocketAddr>(),
+                            ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                                SocketAddr,
+                            >(app),
                         )
                         .with_graceful_shutdown(async move { stopped(&mut stop).await })
                         .await?;

@@ -118,7 +118,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = spawn_background(Arc::clone(&self.state), stop_rx.clone());
-        let app = api::router(Arc::clone(&self.state));
+        let app = api::service(Arc::clone(&self.state));
         let addr = self.listeners[0].local_addr()?;
         tracing::info!(%addr, threads = self.listeners.len(), "shorty listening");
         let signal = async move {

@@ -4,6 +4,7 @@
 pub mod client_ip;
 pub mod docs;
 pub mod extract;
+pub mod fast_redirect;
 pub mod health;
 pub mod limit;
 pub mod links;
@@ -47,6 +48,12 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
+}
+
+/// What the listeners serve: cached redirects answered up front
+/// ([`fast_redirect`]), everything else by the [`router`].
+pub fn service(state: Arc<AppState>) -> fast_redirect::FastRedirect {
+    fast_redirect::FastRedirect::new(Arc::clone(&state), router(state))
 }
 
 /// The full router.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -38,17 +38,8 @@ pub async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next:
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let route = route.as_ref().map_or(UNMATCHED_ROUTE, |p| p.as_str());
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let client = state.proxies.client(peer, req.headers());
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|v| acceptable_id(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(new_request_id);
+    let client = client_of(&state, &req);
+    let request_id = request_id_of(req.headers());
     req.extensions_mut().insert(client);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let mut response = if telemetry::traces_enabled() {
@@ -82,7 +73,26 @@ pub async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next:
     response
 }
 
-fn log_request(
+/// The client's address: the peer, or what a trusted proxy forwarded.
+pub(super) fn client_of(state: &AppState, req: &Request) -> ClientIp {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    state.proxies.client(peer, req.headers())
+}
+
+/// The client's request id if acceptable, else a new one.
+pub(super) fn request_id_of(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&REQUEST_ID)
+        .filter(|v| acceptable_id(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(new_request_id)
+}
+
+/// Writes the request's log line, at a level that fits its route and status.
+pub(super) fn log_request(
     method: &axum::http::Method,
     route: &str,
     status: u16,

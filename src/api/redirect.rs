@@ -10,7 +10,7 @@ use super::extract::CodePath;
 use super::AppState;
 use crate::domain::Code;
 use crate::error::{AppError, Problem};
-use crate::links::cache::Cached;
+use crate::links::cache::{Cached, Target};
 use crate::links::view::now_ms;
 use crate::telemetry::metrics::RedirectOutcome;
 
@@ -67,19 +67,24 @@ async fn redirect(state: &AppState, method: Method, code: Code) -> Result<Respon
     if !allowed {
         return Err(gone());
     }
+    Ok(redirect_to(&target))
+}
+
+/// The redirect response for a live link (this handler and the fast path).
+pub(super) fn redirect_to(target: &Target) -> Response {
     let cache_control = if matches!(target.status.as_u16(), 301 | 308) {
         PERMANENT
     } else {
         TEMPORARY
     };
-    Ok((
+    (
         target.status,
         [
             (header::LOCATION, target.location.clone()),
             (header::CACHE_CONTROL, cache_control),
         ],
     )
-        .into_response())
+        .into_response()
 }
 
 fn gone() -> AppError {

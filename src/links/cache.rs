@@ -132,6 +132,22 @@ impl LinkCache {
         found
     }
 
+    /// The cached live link for `code`, without counting the lookup: the
+    /// redirect fast path counts a hit ([`LinkCache::record_hit`]) only if
+    /// it answers, and otherwise the normal path counts it as usual.
+    pub fn peek_live(&self, code: &str) -> Option<Arc<Target>> {
+        let slot = self.entries.get(code)?;
+        match slot.value {
+            Cached::Live(target) if slot.expires > Instant::now() => Some(target),
+            _ => None,
+        }
+    }
+
+    /// Counts a lookup answered from the cache outside [`LinkCache::get`].
+    pub fn record_hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Lookups answered from the cache and lookups that went to the store.
     pub fn hits_and_misses(&self) -> (u64, u64) {
         (

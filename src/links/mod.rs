@@ -246,6 +246,17 @@ impl LinkService {
         ))
     }
 
+    /// A cached live link that the redirect fast path may answer alone:
+    /// uncapped and not expired. Counts the cache hit only when found.
+    pub fn cached_plain_target(&self, code: &str) -> Option<Arc<Target>> {
+        let target = self.cache.peek_live(code)?;
+        if target.capped || target.expires_at.is_some_and(|at| at <= now_ms()) {
+            return None;
+        }
+        self.cache.record_hit();
+        Some(target)
+    }
+
     /// Counts a click on an uncapped link, in memory.
     pub fn record_click(&self, target: &Target) {
         self.clicks.record(target.id);

@@ -160,3 +160,120 @@ async fn a_cap_added_later_counts_clicks_still_in_memory() {
     let link: Value = app.get_link(&code).await.json().await.unwrap();
     assert_eq!(link["clicks"], 5);
 }
+
+#[tokio::test]
+async fn cached_redirects_answer_exactly_like_uncached_ones() {
+    let app = spawn_app().await;
+    let link = app
+        .create_with(json!({ "url": "https://example.com/same?a=1", "redirect_status": 308 }))
+        .await;
+    let code = code_of(&link);
+    let cache = app.state.links.cache();
+    let follow = |id: &'static str| {
+        app.anon(reqwest::Method::GET, &format!("/{code}"))
+            .header("x-request-id", id)
+            .send()
+    };
+
+    // Not cached: through the router and the handler.
+    cache.invalidate(&code);
+    let (hits, misses) = cache.hits_and_misses();
+    let slow = follow("first").await.unwrap();
+    assert_eq!(cache.hits_and_misses(), (hits, misses + 1));
+    // Cached: answered before the router.
+    let fast = follow("second").await.unwrap();
+    assert_eq!(cache.hits_and_misses(), (hits + 1, misses + 1));
+
+    for (response, id) in [(&slow, "first"), (&fast, "second")] {
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        let headers = response.headers();
+        assert_eq!(headers["location"], "https://example.com/same?a=1");
+        assert_eq!(headers["cache-control"], "public, max-age=86400");
+        assert_eq!(headers["x-request-id"], id);
+        assert_eq!(headers["content-length"], "0");
+    }
+    let names = |r: &reqwest::Response| {
+        let mut names: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&slow), names(&fast));
+
+    // HEAD from the cache redirects without counting; both GETs counted.
+    assert_eq!(
+        app.head(&code).await.status(),
+        StatusCode::PERMANENT_REDIRECT
+    );
+    let shown: Value = app.get_link(&code).await.json().await.unwrap();
+    assert_eq!(shown["clicks"], 2);
+    // Routes that look like codes are still the router's.
+    let health = app
+        .anon(reqwest::Method::GET, "/healthz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_fast_path_answers_only_plain_cached_links() {
+    use axum::body::Body;
+    use shorty::api::fast_redirect::FastRedirect;
+    use tower::ServiceExt as _;
+
+    let app = spawn_app().await;
+    let plain = code_of(&app.create("https://example.com/plain").await);
+    let capped = code_of(
+        &app.create_with(json!({ "url": "https://example.com/c", "max_clicks": 9 }))
+            .await,
+    );
+    let uncached = code_of(&app.create("https://example.com/uncached").await);
+    app.follow(&plain).await;
+    app.follow(&capped).await;
+    app.state.links.cache().invalidate(&uncached);
+
+    // In front of an empty router, whatever the fast path declines is 404.
+    let fast_only = FastRedirect::new(std::sync::Arc::clone(&app.state), axum::Router::new());
+    let status = |method: &str, path: String| {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let service = fast_only.clone();
+        async move { service.oneshot(request).await.unwrap().status() }
+    };
+    assert_eq!(status("GET", format!("/{plain}")).await, StatusCode::FOUND);
+    assert_eq!(status("HEAD", format!("/{plain}")).await, StatusCode::FOUND);
+    assert_eq!(
+        status("GET", format!("/{plain}?utm=x")).await,
+        StatusCode::FOUND
+    );
+    for declined in [
+        ("POST", format!("/{plain}")),
+        ("GET", format!("/{plain}/")),
+        ("GET", format!("/{capped}")),
+        ("GET", format!("/{uncached}")),
+        ("GET", "/healthz".to_owned()),
+        ("GET", "/nosuchcode".to_owned()),
+    ] {
+        assert_eq!(
+            status(declined.0, declined.1.clone()).await,
+            StatusCode::NOT_FOUND,
+            "{declined:?}"
+        );
+    }
+    // A redirect rate limit is applied by the router, so it turns the fast
+    // path off.
+    let limited = crate::helpers::spawn_app_with(|c| c.redirect_rate = Some(1000.0)).await;
+    let code = code_of(&limited.create("https://example.com/").await);
+    limited.follow(&code).await;
+    let fast_only = FastRedirect::new(std::sync::Arc::clone(&limited.state), axum::Router::new());
+    let request = axum::http::Request::get(format!("/{code}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        fast_only.oneshot(request).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
