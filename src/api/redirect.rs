@@ -11,7 +11,6 @@ use super::AppState;
 use crate::domain::Code;
 use crate::error::{AppError, Problem};
 use crate::links::cache::{Cached, Target};
-use crate::links::view::now_ms;
 use crate::telemetry::metrics::RedirectOutcome;
 
 const PERMANENT: HeaderValue = HeaderValue::from_static("public, max-age=86400");
@@ -51,7 +50,7 @@ async fn redirect(state: &AppState, method: Method, code: Code) -> Result<Respon
         Cached::Gone => return Err(gone()),
         Cached::Missing => return Err(AppError::NotFound("no link has that code".to_owned())),
     };
-    if target.expires_at.is_some_and(|at| at <= now_ms()) {
+    if target.is_expired() {
         return Err(gone());
     }
     let counts = method == Method::GET;

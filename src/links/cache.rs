@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode};
 use quick_cache::sync::DefaultLifecycle;
 use quick_cache::UnitWeighter;
 
+use super::view::now_ms;
 use crate::store::LinkRecord;
 
 /// How long an unknown code is remembered, so scans of random codes hit the
@@ -31,6 +32,13 @@ pub struct Target {
     pub expires_at: Option<i64>,
     /// Links with `max_clicks` count every click in the store, atomically.
     pub capped: bool,
+}
+
+impl Target {
+    /// Whether the link's expiry has passed; such a link answers 410.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at.is_some_and(|at| at <= now_ms())
+    }
 }
 
 /// A cached lookup result.
@@ -118,11 +126,7 @@ impl LinkCache {
 
     /// The cached result for `code`, if any; counts the hit or miss.
     pub fn get(&self, code: &str) -> Option<Cached> {
-        let found = self
-            .entries
-            .get(code)
-            .filter(|slot| slot.expires > Instant::now())
-            .map(|slot| slot.value);
+        let found = self.fresh(code);
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -136,11 +140,18 @@ impl LinkCache {
     /// redirect fast path counts a hit ([`LinkCache::record_hit`]) only if
     /// it answers, and otherwise the normal path counts it as usual.
     pub fn peek_live(&self, code: &str) -> Option<Arc<Target>> {
-        let slot = self.entries.get(code)?;
-        match slot.value {
-            Cached::Live(target) if slot.expires > Instant::now() => Some(target),
-            _ => None,
+        match self.fresh(code)? {
+            Cached::Live(target) => Some(target),
+            Cached::Gone | Cached::Missing => None,
         }
+    }
+
+    /// The entry for `code` unless its lifetime is over; counts nothing.
+    fn fresh(&self, code: &str) -> Option<Cached> {
+        self.entries
+            .get(code)
+            .filter(|slot| slot.expires > Instant::now())
+            .map(|slot| slot.value)
     }
 
     /// Counts a lookup answered from the cache outside [`LinkCache::get`].

@@ -250,7 +250,7 @@ impl LinkService {
     /// uncapped and not expired. Counts the cache hit only when found.
     pub fn cached_plain_target(&self, code: &str) -> Option<Arc<Target>> {
         let target = self.cache.peek_live(code)?;
-        if target.capped || target.expires_at.is_some_and(|at| at <= now_ms()) {
+        if target.capped || target.is_expired() {
             return None;
         }
         self.cache.record_hit();
