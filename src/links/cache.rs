@@ -94,9 +94,10 @@ struct Slot {
 /// quick_cache's S3-FIFO policy (scan resistant: a small probation queue
 /// and a ghost list keep one-off lookups from evicting the hot set, the
 /// goal TinyLFU serves in moka). With a million links looked up at random,
-/// a lookup measured 0.53 µs here against moka's 1.7-1.9 µs, and the
-/// lookup is most of what a cached redirect costs beyond HTTP itself (see
-/// BENCHMARKS.md). Lifetimes are kept per entry, in the entry.
+/// a lookup measured 0.6-0.7 µs against moka's 1.8-2.1 µs
+/// (`bench/cache-lookup`), and with moka the lookup was the largest
+/// user-space cost of a cached redirect (BENCHMARKS.md). Lifetimes are
+/// kept per entry, in the entry.
 pub struct LinkCache {
     entries: quick_cache::sync::Cache<Box<str>, Slot, UnitWeighter, ahash::RandomState>,
     degraded: AtomicBool,
