@@ -24,6 +24,7 @@
 //!   one single-threaded runtime and `SO_REUSEPORT` listener per core.
 //! - [`cli`]: the command line; [`telemetry`]: logging, Prometheus metrics,
 //!   OTLP traces and Sentry-compatible error reporting.
+//! - [`sharded`]: per-thread slots for counters every request bumps.
 
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,7 @@ pub mod error;
 pub mod links;
 pub mod listen;
 pub mod ratelimit;
+pub mod sharded;
 pub mod shared;
 pub mod startup;
 pub mod store;

@@ -10,6 +10,7 @@ use quick_cache::sync::DefaultLifecycle;
 use quick_cache::UnitWeighter;
 
 use super::view::now_ms;
+use crate::sharded::ShardedCounter;
 use crate::store::LinkRecord;
 
 /// How long an unknown code is remembered, so scans of random codes hit the
@@ -102,8 +103,8 @@ pub struct LinkCache {
     entries: quick_cache::sync::Cache<Box<str>, Slot, UnitWeighter, ahash::RandomState>,
     degraded: AtomicBool,
     epoch: AtomicU64,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    hits: ShardedCounter,
+    misses: ShardedCounter,
 }
 
 impl LinkCache {
@@ -120,8 +121,8 @@ impl LinkCache {
             ),
             degraded: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            hits: ShardedCounter::default(),
+            misses: ShardedCounter::default(),
         }
     }
 
@@ -133,7 +134,7 @@ impl LinkCache {
         } else {
             &self.misses
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.add(1);
         found
     }
 
@@ -157,15 +158,12 @@ impl LinkCache {
 
     /// Counts a lookup answered from the cache outside [`LinkCache::get`].
     pub fn record_hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.hits.add(1);
     }
 
     /// Lookups answered from the cache and lookups that went to the store.
     pub fn hits_and_misses(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        (self.hits.sum(), self.misses.sum())
     }
 
     fn insert(&self, code: &str, value: Cached) {

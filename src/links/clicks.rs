@@ -2,37 +2,24 @@
 //! written to the store in one transaction per flush.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ahash::RandomState;
 use parking_lot::Mutex;
 
+use crate::sharded::{my_slot, Padded, SLOTS};
 use crate::store::{Store, StoreError};
 
 /// Longest a capped link's click waits for buffered clicks to be written.
 pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Independent parts of the buffer. Each thread counts into its own, so the
-/// serving threads (one per core) never wait on each other's lock.
-const SHARDS: usize = 16;
-
 type Counts = HashMap<i64, i64, RandomState>;
 
-/// One shard, alone on its cache lines so two cores do not share one.
-#[derive(Default)]
-#[repr(align(128))]
-struct Shard(Mutex<Counts>);
-
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static MY_SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
-}
-
-/// Clicks seen but not yet written to the store, by link id.
+/// Clicks seen but not yet written to the store, by link id. Each thread
+/// counts into its own shard ([`crate::sharded`]), so the serving threads
+/// never wait on each other's lock.
 pub struct ClickBuffer {
-    shards: [Shard; SHARDS],
+    shards: [Padded<Mutex<Counts>>; SLOTS],
     /// Held from taking a batch until it is committed or restored, so a
     /// caller that must see every click in the store (a capped link) can
     /// wait for a flush in progress.
@@ -42,7 +29,7 @@ pub struct ClickBuffer {
 impl Default for ClickBuffer {
     fn default() -> Self {
         ClickBuffer {
-            shards: std::array::from_fn(|_| Shard::default()),
+            shards: std::array::from_fn(|_| Padded::default()),
             flushing: tokio::sync::Mutex::new(()),
         }
     }
@@ -55,8 +42,7 @@ impl ClickBuffer {
     }
 
     fn add(&self, link_id: i64, n: i64) {
-        let shard = MY_SHARD.with(|i| &self.shards[*i]);
-        *shard.0.lock().entry(link_id).or_insert(0) += n;
+        *self.shards[my_slot()].0.lock().entry(link_id).or_insert(0) += n;
     }
 
     /// Clicks on a link that are not in the store yet.
@@ -181,7 +167,7 @@ mod tests {
     fn clicks_from_many_threads_merge_into_one_sorted_count_per_link() {
         let buffer = ClickBuffer::default();
         std::thread::scope(|s| {
-            for t in 0..(SHARDS as i64 + 3) {
+            for t in 0..(SLOTS as i64 + 3) {
                 let buffer = &buffer;
                 s.spawn(move || {
                     for id in [9, 2, 5, 2] {
@@ -191,7 +177,7 @@ mod tests {
                 });
             }
         });
-        let threads = SHARDS as i64 + 3;
+        let threads = SLOTS as i64 + 3;
         assert_eq!(buffer.pending_for(2), 2 * threads);
         assert_eq!(buffer.pending_total(), 5 * threads);
         let counts = buffer.take_all();
