@@ -4,15 +4,21 @@
 //! thread, so the redirect path has no work stealing and no cross-thread
 //! wake-ups. The redirect benchmark measured this against tokio's
 //! work-stealing runtime (see BENCHMARKS.md).
+//!
+//! Each thread runs its own accept loop and serves HTTP/1 with hyper, as
+//! `axum::serve` does, but gives each connection its own service (see
+//! `crate::api::fast_redirect`).
 
+use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
-
-use axum::ServiceExt;
 
 use crate::api::fast_redirect::FastRedirect;
 use crate::startup::stopped;
@@ -70,7 +76,7 @@ pub async fn serve_per_core(
     let mut finished = Vec::new();
     for (i, listener) in listeners.into_iter().enumerate() {
         let app = app.clone();
-        let mut stop = stop.clone();
+        let stop = stop.clone();
         let (done, finished_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name(format!("shorty-http-{i}"))
@@ -90,14 +96,7 @@ pub async fn serve_per_core(
                             }
                         });
                         let listener = TcpListener::from_std(listener)?;
-                        axum::serve(
-                            listener,
-                            ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                                SocketAddr,
-                            >(app),
-                        )
-                        .with_graceful_shutdown(async move { stopped(&mut stop).await })
-                        .await?;
+                        serve(listener, app, stop).await;
                         Ok(())
                     })
                 })();
@@ -112,4 +111,48 @@ pub async fn serve_per_core(
             .map_err(|_| anyhow::anyhow!("an HTTP thread died"))??;
     }
     Ok(())
+}
+
+/// Accepts and serves connections on this thread until `stop`, then stops
+/// accepting, lets in-flight requests finish and closes idle connections.
+async fn serve(listener: TcpListener, app: FastRedirect, mut stop: watch::Receiver<bool>) {
+    let http = hyper::server::conn::http1::Builder::new();
+    let connections = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), app.for_connection(peer));
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::trace!("connection from {peer} ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+}
+
+/// A failed accept: a connection that went away before it was accepted is
+/// skipped; anything else (out of file descriptors) is logged and retried
+/// after a pause, as `axum::serve` does.
+async fn accept_failed(e: io::Error) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accept failed: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

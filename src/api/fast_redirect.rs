@@ -8,14 +8,22 @@
 //! one the full stack gives (the same response builder, request id, click,
 //! metrics and log line). Anything else, including every cache miss, goes
 //! through the router unchanged.
+//!
+//! The serving loop (`crate::listen`) calls [`PerConnection`], one per
+//! connection: hyper calls a service by reference, so a request does not
+//! clone the shared state. Through `axum::serve` every request cloned the
+//! service, and its reference counts, shared by the serving threads, moved
+//! between cores twice per request.
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::future::RouteFuture;
@@ -23,15 +31,12 @@ use axum::Router;
 use futures::future::Either;
 use tower::Service;
 
-use super::observe::{client_of, log_request, request_id_of, REQUEST_ID};
+use super::observe::{client_at, log_request, request_id_of, REQUEST_ID};
 use super::redirect::redirect_to;
 use super::AppState;
 use crate::domain::{alias::is_reserved, code::is_code};
 use crate::telemetry;
-use crate::telemetry::metrics::RedirectOutcome;
-
-/// The route label the fast path reports, the same as the router's.
-const ROUTE: &str = "/{code}";
+use crate::telemetry::metrics::REDIRECT_ROUTE;
 
 /// The whole HTTP service: the fast path in front of the router.
 #[derive(Clone)]
@@ -53,7 +58,16 @@ impl FastRedirect {
         }
     }
 
-    fn try_answer(&self, req: &Request) -> Option<Response> {
+    /// The service for one connection from `peer`.
+    pub fn for_connection(&self, peer: SocketAddr) -> PerConnection {
+        PerConnection {
+            app: self.clone(),
+            peer,
+        }
+    }
+
+    /// The redirect for `req` from `peer`, if the fast path can answer it.
+    fn try_answer<B>(&self, req: &axum::http::Request<B>, peer: IpAddr) -> Option<Response> {
         if !self.enabled || telemetry::traces_enabled() {
             return None;
         }
@@ -77,16 +91,15 @@ impl FastRedirect {
         let request_id = request_id_of(req.headers());
         let elapsed = started.elapsed();
         if let Some(metrics) = &self.state.metrics {
-            metrics.record_redirect(RedirectOutcome::Found);
-            metrics.record_request(method, ROUTE, status, elapsed);
+            metrics.record_fast_redirect(method, status, elapsed);
         }
         log_request(
             method,
-            ROUTE,
+            REDIRECT_ROUTE,
             status,
             elapsed,
             &request_id,
-            client_of(&self.state, req),
+            client_at(&self.state, peer, req.headers()),
         );
         response
             .headers_mut()
@@ -105,9 +118,34 @@ impl Service<Request> for FastRedirect {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        match self.try_answer(&req) {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        match self.try_answer(&req, peer) {
             Some(response) => Either::Left(ready(Ok(response))),
             None => Either::Right(self.router.call(req)),
         }
+    }
+}
+
+/// [`FastRedirect`] for one connection, as hyper calls it.
+pub struct PerConnection {
+    app: FastRedirect,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for PerConnection {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, RouteFuture<Infallible>>;
+
+    fn call(&self, req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        if let Some(response) = self.app.try_answer(&req, self.peer.ip()) {
+            return Either::Left(ready(Ok(response)));
+        }
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        Either::Right(self.app.router.clone().call(req))
     }
 }

@@ -74,12 +74,17 @@ pub async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next:
 }
 
 /// The client's address: the peer, or what a trusted proxy forwarded.
-pub(super) fn client_of(state: &AppState, req: &Request) -> ClientIp {
+fn client_of(state: &AppState, req: &Request) -> ClientIp {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    state.proxies.client(peer, req.headers())
+    client_at(state, peer, req.headers())
+}
+
+/// The client behind the TCP peer `peer` (see [`client_of`]).
+pub(super) fn client_at(state: &AppState, peer: IpAddr, headers: &HeaderMap) -> ClientIp {
+    state.proxies.client(peer, headers)
 }
 
 /// The client's request id if acceptable, else a new one.

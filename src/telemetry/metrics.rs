@@ -15,6 +15,8 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, R
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use parking_lot::RwLock;
 
+use super::redirect_tally::{RedirectTally, METHODS};
+
 /// Latency buckets in seconds: sub-millisecond cache hits up to requests
 /// that hit the 10 s store timeout.
 const BUCKETS: &[f64] = &[
@@ -22,7 +24,13 @@ const BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
+/// Histogram buckets, with the last (`+Inf`) one.
+const BUCKETS_AND_INF: usize = BUCKETS.len() + 1;
+
 const METADATA: Metadata<'static> = Metadata::new("shorty", Level::INFO, None);
+
+/// The route label of redirects (`GET`/`HEAD /{code}`).
+pub const REDIRECT_ROUTE: &str = "/{code}";
 
 /// The route label for requests that matched no route (404s): raw paths
 /// never become labels, so scanners cannot grow the series count.
@@ -74,6 +82,8 @@ pub struct Metrics {
     rate_limited: [Counter; 3],
     links_created: Counter,
     store_ops: RwLock<HashMap<&'static str, Histogram>>,
+    /// Redirects answered by the fast path, not yet in the series above.
+    fast_redirects: RedirectTally<BUCKETS_AND_INF>,
 }
 
 impl Metrics {
@@ -112,6 +122,36 @@ impl Metrics {
             handle,
             http: RwLock::new(HashMap::new()),
             store_ops: RwLock::new(HashMap::new()),
+            fast_redirects: RedirectTally::new(std::array::from_fn(|i| {
+                BUCKETS.get(i).copied().unwrap_or(f64::INFINITY)
+            })),
+        }
+    }
+
+    /// Counts one redirect answered by the fast path: the request, its
+    /// latency and a found redirect, as [`Metrics::record_request`] and
+    /// [`Metrics::record_redirect`] would, in this thread's own slot.
+    pub fn record_fast_redirect(&self, method: &Method, status: u16, elapsed: Duration) {
+        if !self.fast_redirects.record(method, status, elapsed) {
+            self.record_redirect(RedirectOutcome::Found);
+            self.record_request(method, REDIRECT_ROUTE, status, elapsed);
+        }
+    }
+
+    /// Moves the fast path's new counts into the registry's series.
+    fn publish_fast_redirects(&self) {
+        let new = self.fast_redirects.take_new();
+        self.redirects[RedirectOutcome::Found as usize].increment(new.found);
+        for (m, status, n) in new.requests {
+            self.series(&METHODS[m], REDIRECT_ROUTE, status)
+                .0
+                .increment(n);
+        }
+        for (m, _bucket, n, seconds) in new.latency {
+            // Every sample of a bucket at the bucket's mean: the bucket,
+            // the count and the sum all come out exact.
+            self.duration(&METHODS[m], REDIRECT_ROUTE)
+                .record_many(seconds / n as f64, usize::try_from(n).unwrap_or(usize::MAX));
         }
     }
 
@@ -133,7 +173,49 @@ impl Metrics {
                 return;
             }
         }
+        let (counter, duration) = self.series(method, route, status);
+        counter.increment(1);
+        duration.record(seconds);
+    }
+
+    /// The request counter and latency histogram of a series, registered
+    /// if new.
+    fn series(&self, method: &Method, route: &str, status: u16) -> (Counter, Histogram) {
         let mut http = self.http.write();
+        let series = self.route_series(&mut http, method, route);
+        let counter = match series.by_status.iter().find(|(s, _)| *s == status) {
+            Some((_, counter)) => counter.clone(),
+            None => {
+                let counter = self.recorder.register_counter(
+                    &Key::from_parts(
+                        "shorty_http_requests_total",
+                        vec![
+                            Label::new("method", method.as_str().to_owned()),
+                            Label::new("route", route.to_owned()),
+                            Label::new("status", status.to_string()),
+                        ],
+                    ),
+                    &METADATA,
+                );
+                series.by_status.push((status, counter.clone()));
+                counter
+            }
+        };
+        (counter, series.duration.clone())
+    }
+
+    /// The latency histogram of (method, route), registered if new.
+    fn duration(&self, method: &Method, route: &str) -> Histogram {
+        let mut http = self.http.write();
+        self.route_series(&mut http, method, route).duration.clone()
+    }
+
+    fn route_series<'a>(
+        &self,
+        http: &'a mut HashMap<Box<str>, RouteMethods>,
+        method: &Method,
+        route: &str,
+    ) -> &'a mut RouteSeries {
         let methods = http.entry(Box::from(route)).or_default();
         let index = match methods.iter().position(|(m, _)| m == method) {
             Some(index) => index,
@@ -156,25 +238,7 @@ impl Metrics {
                 methods.len() - 1
             }
         };
-        let series = &mut methods[index].1;
-        if !series.by_status.iter().any(|(s, _)| *s == status) {
-            let counter = self.recorder.register_counter(
-                &Key::from_parts(
-                    "shorty_http_requests_total",
-                    vec![
-                        Label::new("method", method.as_str().to_owned()),
-                        Label::new("route", route.to_owned()),
-                        Label::new("status", status.to_string()),
-                    ],
-                ),
-                &METADATA,
-            );
-            series.by_status.push((status, counter));
-        }
-        if let Some((_, counter)) = series.by_status.iter().find(|(s, _)| *s == status) {
-            counter.increment(1);
-        }
-        series.duration.record(seconds);
+        &mut methods[index].1
     }
 
     /// Counts one redirect by how it ended.
@@ -235,12 +299,14 @@ impl Metrics {
 
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
+        self.publish_fast_redirects();
         self.handle.render()
     }
 
     /// Drains recorded histogram samples into their buckets; run
     /// periodically so memory stays bounded when nobody scrapes.
     pub fn upkeep(&self) {
+        self.publish_fast_redirects();
         self.handle.run_upkeep();
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod metrics;
 pub mod otlp;
+mod redirect_tally;
 pub mod request_line;
 pub mod sentry_report;
 mod writer;
