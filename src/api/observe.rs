@@ -151,9 +151,18 @@ fn acceptable_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
 }
 
+/// 128 random bits in lowercase hex.
 fn new_request_id() -> HeaderValue {
-    let id = format!("{:032x}", rand::random::<u128>());
-    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
+    hex_id(rand::random())
+}
+
+fn hex_id(bits: u128) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 32];
+    for (i, digit) in id.iter_mut().enumerate() {
+        *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("unknown"))
 }
 
 #[cfg(test)]
@@ -168,6 +177,9 @@ mod tests {
         assert!(!acceptable_id(&[b'a'; 129]));
         let a = new_request_id();
         assert_eq!(a.len(), 32);
+        let bits = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        assert_eq!(hex_id(bits), format!("{bits:032x}").as_str());
+        assert_eq!(hex_id(1), "00000000000000000000000000000001");
         assert_ne!(a, new_request_id());
     }
 }

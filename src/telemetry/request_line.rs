@@ -152,29 +152,39 @@ fn format(buf: &mut String, target: &str, line: &RequestLine<'_>, now: SystemTim
         buf.push_str(&second.1);
     });
     let micros = line.latency.as_micros();
-    let _ = write!(
-        buf,
-        r#".{:06}Z","level":"INFO","message":"request","method":""#,
-        since_epoch.subsec_micros()
-    );
+    buf.push('.');
+    push_padded(buf, u64::from(since_epoch.subsec_micros()), 6);
+    buf.push_str(r#"Z","level":"INFO","message":"request","method":""#);
     push_escaped(buf, line.method);
     buf.push_str(r#"","route":""#);
     push_escaped(buf, line.route);
-    let _ = write!(
-        buf,
-        r#"","status":{},"latency_ms":{}.{:03},"request_id":""#,
-        line.status,
-        micros / 1000,
-        micros % 1000
-    );
+    buf.push_str(r#"","status":"#);
+    buf.push_str(itoa::Buffer::new().format(line.status));
+    buf.push_str(r#","latency_ms":"#);
+    buf.push_str(itoa::Buffer::new().format(micros / 1000));
+    buf.push('.');
+    push_padded(buf, (micros % 1000) as u64, 3);
+    buf.push_str(r#","request_id":""#);
     push_escaped(buf, line.request_id);
     let _ = write!(buf, r#"","client_ip":"{}","target":""#, line.client_ip);
     push_escaped(buf, target);
     buf.push_str("\"}\n");
 }
 
+/// Appends `n` in decimal, zero-padded to `width` digits.
+fn push_padded(buf: &mut String, n: u64, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    buf.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    buf.push_str(digits);
+}
+
 /// Appends `s` as the inside of a JSON string.
 fn push_escaped(buf: &mut String, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        buf.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => buf.push_str("\\\""),
