@@ -15,11 +15,32 @@ pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Counts = HashMap<i64, i64, RandomState>;
 
+/// Clicks a shard notes one by one before summing them into its counts.
+const LOG_CAP: usize = 1 << 16;
+
+/// One thread's clicks. A click is appended to `log`, which writes memory
+/// in order; adding to a map of tens of thousands of links missed the CPU
+/// cache on most clicks. Past [`LOG_CAP`] the log is summed into `counts`,
+/// so memory stays bounded by the number of links while a flush is failing.
+#[derive(Default)]
+struct Shard {
+    log: Vec<i64>,
+    counts: Counts,
+}
+
+impl Shard {
+    fn fold_log(&mut self) {
+        for id in self.log.drain(..) {
+            *self.counts.entry(id).or_insert(0) += 1;
+        }
+    }
+}
+
 /// Clicks seen but not yet written to the store, by link id. Each thread
 /// counts into its own shard ([`crate::sharded`]), so the serving threads
 /// never wait on each other's lock.
 pub struct ClickBuffer {
-    shards: [Padded<Mutex<Counts>>; SLOTS],
+    shards: [Padded<Mutex<Shard>>; SLOTS],
     /// Held from taking a batch until it is committed or restored, so a
     /// caller that must see every click in the store (a capped link) can
     /// wait for a flush in progress.
@@ -38,18 +59,31 @@ impl Default for ClickBuffer {
 impl ClickBuffer {
     /// Counts one click; this is all the redirect path pays.
     pub fn record(&self, link_id: i64) {
-        self.add(link_id, 1);
+        let mut shard = self.shards[my_slot()].0.lock();
+        if shard.log.len() >= LOG_CAP {
+            shard.fold_log();
+        }
+        shard.log.push(link_id);
     }
 
     fn add(&self, link_id: i64, n: i64) {
-        *self.shards[my_slot()].0.lock().entry(link_id).or_insert(0) += n;
+        *self.shards[my_slot()]
+            .0
+            .lock()
+            .counts
+            .entry(link_id)
+            .or_insert(0) += n;
     }
 
     /// Clicks on a link that are not in the store yet.
     pub fn pending_for(&self, link_id: i64) -> i64 {
         self.shards
             .iter()
-            .map(|s| s.0.lock().get(&link_id).copied().unwrap_or(0))
+            .map(|s| {
+                let shard = s.0.lock();
+                let logged = shard.log.iter().filter(|id| **id == link_id).count();
+                shard.counts.get(&link_id).copied().unwrap_or(0) + logged as i64
+            })
             .sum()
     }
 
@@ -57,7 +91,10 @@ impl ClickBuffer {
     pub fn pending_total(&self) -> i64 {
         self.shards
             .iter()
-            .map(|s| s.0.lock().values().sum::<i64>())
+            .map(|s| {
+                let shard = s.0.lock();
+                shard.counts.values().sum::<i64>() + shard.log.len() as i64
+            })
             .sum()
     }
 
@@ -68,7 +105,10 @@ impl ClickBuffer {
     fn take_all(&self) -> Vec<(i64, i64)> {
         let mut all = Vec::new();
         for shard in &self.shards {
-            all.extend(shard.0.lock().drain());
+            let mut shard = shard.0.lock();
+            let shard = &mut *shard;
+            all.extend(shard.counts.drain());
+            all.extend(shard.log.drain(..).map(|id| (id, 1)));
         }
         all.sort_unstable_by_key(|(id, _)| *id);
         all.dedup_by(|later, kept| {
@@ -85,7 +125,13 @@ impl ClickBuffer {
     fn take_one(&self, link_id: i64) -> i64 {
         self.shards
             .iter()
-            .filter_map(|s| s.0.lock().remove(&link_id))
+            .map(|s| {
+                let mut shard = s.0.lock();
+                let before = shard.log.len();
+                shard.log.retain(|id| *id != link_id);
+                let logged = (before - shard.log.len()) as i64;
+                shard.counts.remove(&link_id).unwrap_or(0) + logged
+            })
             .sum()
     }
 
@@ -198,5 +244,21 @@ mod tests {
         assert_eq!(buffer.take_one(1), 2);
         assert_eq!(buffer.take_one(1), 0);
         assert_eq!(buffer.take_all(), vec![(2, 1)]);
+    }
+
+    #[test]
+    fn a_full_log_is_summed_and_nothing_is_lost() {
+        let buffer = ClickBuffer::default();
+        for i in 0..(LOG_CAP + 10) {
+            buffer.record((i % 3) as i64);
+        }
+        buffer.add(7, 5);
+        let total = LOG_CAP as i64 + 10;
+        assert_eq!(buffer.pending_total(), total + 5);
+        assert_eq!(buffer.pending_for(0), (total + 2) / 3);
+        let counts = buffer.take_all();
+        assert_eq!(counts.len(), 4);
+        assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), total + 5);
+        assert_eq!(counts[3], (7, 5));
     }
 }
