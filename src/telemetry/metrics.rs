@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use parking_lot::RwLock;
 
+use super::metric_help::describe;
 use super::redirect_tally::{RedirectTally, METHODS};
 
 /// Latency buckets in seconds: sub-millisecond cache hits up to requests
@@ -315,55 +316,6 @@ impl Default for Metrics {
     fn default() -> Metrics {
         Metrics::new()
     }
-}
-
-/// Help texts for every metric SPEC.md lists.
-fn describe(recorder: &PrometheusRecorder) {
-    let counters = [
-        (
-            "shorty_http_requests_total",
-            "HTTP requests by method, matched route template and status",
-        ),
-        (
-            "shorty_redirects_total",
-            "Redirect requests by outcome: found, not_found, gone",
-        ),
-        (
-            "shorty_cache_requests_total",
-            "Link cache lookups by layer (local, redis) and result (hit, miss)",
-        ),
-        ("shorty_links_created_total", "Links created"),
-        (
-            "shorty_rate_limited_total",
-            "Requests refused with 429, by rule",
-        ),
-    ];
-    for (name, help) in counters {
-        recorder.describe_counter(KeyName::from(name), None, help.into());
-    }
-    let histograms = [
-        (
-            "shorty_http_request_duration_seconds",
-            "HTTP request latency by method and matched route template",
-        ),
-        (
-            "shorty_store_query_duration_seconds",
-            "Store (SQLite or PostgreSQL) call latency by operation",
-        ),
-    ];
-    for (name, help) in histograms {
-        recorder.describe_histogram(KeyName::from(name), Some(Unit::Seconds), help.into());
-    }
-    recorder.describe_gauge(
-        KeyName::from("shorty_clicks_pending"),
-        None,
-        "Clicks counted in memory and not yet written to the store".into(),
-    );
-    recorder.describe_gauge(
-        KeyName::from("shorty_build_info"),
-        None,
-        "Always 1; the labels carry the version".into(),
-    );
 }
 
 /// Shared handle type used across the server.

@@ -2,6 +2,7 @@
 //! Prometheus [`metrics`], optional OTLP traces ([`otlp`]) and optional
 //! Sentry-compatible error reporting ([`sentry_report`]).
 
+mod metric_help;
 pub mod metrics;
 pub mod otlp;
 mod redirect_tally;
