@@ -17,7 +17,7 @@
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -31,7 +31,7 @@ use axum::Router;
 use futures::future::Either;
 use tower::Service;
 
-use super::observe::{client_at, log_request, request_id_of, REQUEST_ID};
+use super::observe::{client_at, log_request, peer_of, request_id_of, REQUEST_ID};
 use super::redirect::redirect_to;
 use super::AppState;
 use crate::domain::{alias::is_reserved, code::is_code};
@@ -118,11 +118,7 @@ impl Service<Request> for FastRedirect {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        match self.try_answer(&req, peer) {
+        match self.try_answer(&req, peer_of(&req)) {
             Some(response) => Either::Left(ready(Ok(response))),
             None => Either::Right(self.router.call(req)),
         }

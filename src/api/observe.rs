@@ -75,11 +75,15 @@ pub async fn observe(State(state): State<Arc<AppState>>, mut req: Request, next:
 
 /// The client's address: the peer, or what a trusted proxy forwarded.
 fn client_of(state: &AppState, req: &Request) -> ClientIp {
-    let peer = req
-        .extensions()
+    client_at(state, peer_of(req), req.headers())
+}
+
+/// The TCP peer the serving loop recorded, or `0.0.0.0` when there is none
+/// (a request handed to the service directly, as in tests).
+pub(super) fn peer_of<B>(req: &axum::http::Request<B>) -> IpAddr {
+    req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    client_at(state, peer, req.headers())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
 /// The client behind the TCP peer `peer` (see [`client_of`]).
