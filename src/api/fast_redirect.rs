@@ -82,7 +82,7 @@ impl FastRedirect {
             return None;
         }
         let started = Instant::now();
-        let target = self.state.links.cached_plain_target(code)?;
+        let target = self.state.links.cached_plain_target(code, started)?;
         if method == Method::GET {
             self.state.links.record_click(&target);
         }

@@ -79,11 +79,21 @@ pub(super) fn redirect_to(target: &Target) -> Response {
     (
         target.status,
         [
-            (header::LOCATION, target.location.clone()),
+            (header::LOCATION, own_copy(&target.location)),
             (header::CACHE_CONTROL, cache_control),
         ],
     )
         .into_response()
+}
+
+/// A copy of a cached header value for one response. A clone shares the
+/// bytes through a reference count in another allocation: for a link not
+/// requested lately, one more cache miss and two atomic operations per
+/// redirect (`promotable_even_clone`, 1% of the redirect benchmark). A copy
+/// of a URL reads only the bytes the response needs anyway.
+fn own_copy(value: &HeaderValue) -> HeaderValue {
+    // The bytes are already a valid header value, so this cannot fail.
+    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone())
 }
 
 fn gone() -> AppError {

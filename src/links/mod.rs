@@ -11,6 +11,7 @@ pub mod view;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::domain::{CodeGenerator, UrlPolicy};
@@ -248,8 +249,9 @@ impl LinkService {
 
     /// A cached live link that the redirect fast path may answer alone:
     /// uncapped and not expired. Counts the cache hit only when found.
-    pub fn cached_plain_target(&self, code: &str) -> Option<Arc<Target>> {
-        let target = self.cache.peek_live(code)?;
+    /// `now` is when the request started.
+    pub fn cached_plain_target(&self, code: &str, now: Instant) -> Option<Arc<Target>> {
+        let target = self.cache.peek_live(code, now)?;
         if target.capped || target.is_expired() {
             return None;
         }
