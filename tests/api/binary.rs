@@ -28,6 +28,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A free port below the kernel's ephemeral range, for a server that a test
+/// stops and starts again on the same port. A port from [`free_port`] can be
+/// handed to another test's listener or to an outgoing connection while the
+/// server is down, and the restart then fails (seen once as PostgreSQL's
+/// "could not start server").
+pub fn free_restart_port() -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_low > 12_000 {
+        for _ in 0..1_000 {
+            let port = ephemeral_low - 1 - rand::random::<u16>() % 10_000;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
+    free_port()
+}
+
 /// `sqlite://PATH` for a database file.
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use crate::backend::{
     postgres_reachable, redis_url, service_missing, unique_name, Backend, TestDb,
 };
-use crate::binary::{free_port, wait_timeout};
+use crate::binary::{free_restart_port, wait_timeout};
 
 /// Whether a Redis server answers PING at `url`.
 pub fn redis_answers(url: &str) -> Result<(), String> {
@@ -128,7 +128,7 @@ impl PrivateRedis {
     /// `redis-server`.
     pub fn start() -> Option<PrivateRedis> {
         let mut redis = PrivateRedis {
-            port: free_port(),
+            port: free_restart_port(),
             child: None,
         };
         if let Err(e) = redis.resume() {
@@ -218,7 +218,7 @@ impl PrivatePostgres {
             );
         }
         let cluster = PrivatePostgres {
-            port: free_port(),
+            port: free_restart_port(),
             dir,
             bin,
         };
