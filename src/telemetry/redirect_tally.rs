@@ -25,7 +25,6 @@ pub(super) const METHODS: [Method; 2] = [Method::GET, Method::HEAD];
 
 /// One thread's counts, or the totals already published.
 struct Counts<const B: usize> {
-    found: AtomicU64,
     requests: [[AtomicU64; 4]; 2],
     latency_count: [[AtomicU64; B]; 2],
     latency_nanos: [[AtomicU64; B]; 2],
@@ -37,7 +36,6 @@ impl<const B: usize> Default for Counts<B> {
             std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0)))
         }
         Counts {
-            found: AtomicU64::new(0),
             requests: zeros(),
             latency_count: zeros(),
             latency_nanos: zeros(),
@@ -48,6 +46,7 @@ impl<const B: usize> Default for Counts<B> {
 /// What was counted since the last [`RedirectTally::take_new`].
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct NewCounts {
+    /// Redirects found: every request the tally counts is one.
     pub found: u64,
     /// (method index, status, requests) for [`METHODS`] and [`STATUSES`].
     pub requests: Vec<(usize, u16, u64)>,
@@ -86,7 +85,6 @@ impl<const B: usize> RedirectTally<B> {
         let bucket = self.bounds.partition_point(|b| *b < seconds).min(B - 1);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let counts = &self.slots[my_slot()].0;
-        counts.found.fetch_add(1, Ordering::Relaxed);
         counts.requests[m][s].fetch_add(1, Ordering::Relaxed);
         counts.latency_count[m][bucket].fetch_add(1, Ordering::Relaxed);
         counts.latency_nanos[m][bucket].fetch_add(nanos, Ordering::Relaxed);
@@ -99,10 +97,7 @@ impl<const B: usize> RedirectTally<B> {
         // The total now, less what was published, which becomes the total.
         let advance =
             |now: u64, seen: &AtomicU64| now.wrapping_sub(seen.swap(now, Ordering::Relaxed));
-        let mut new = NewCounts {
-            found: advance(self.slots_total(|c| &c.found), &published.found),
-            ..NewCounts::default()
-        };
+        let mut new = NewCounts::default();
         for m in 0..METHODS.len() {
             for (s, status) in STATUSES.iter().enumerate() {
                 let n = advance(
@@ -110,6 +105,7 @@ impl<const B: usize> RedirectTally<B> {
                     &published.requests[m][s],
                 );
                 if n > 0 {
+                    new.found += n;
                     new.requests.push((m, *status, n));
                 }
             }
