@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::api::limit::rate_limit_headers;
 use crate::ratelimit::Decision;
 use crate::store::StoreError;
 
@@ -184,7 +183,7 @@ impl AppError {
             }
             AppError::RateLimited(decision) => {
                 headers.insert(header::RETRY_AFTER, decision.retry_after_secs.into());
-                rate_limit_headers(headers, &decision);
+                decision.write_headers(headers);
             }
             _ => {}
         }

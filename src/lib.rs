@@ -10,34 +10,39 @@
 //!   `migrations/sqlite` and `migrations/postgres`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, group commit and counter blocks.
-//! - [`shared`]: optional Redis: the shared cache layer, counter blocks and
-//!   cross-instance invalidation over pub/sub.
+//! - [`redis_shared`]: optional Redis, shared by every instance: the
+//!   second cache layer, counter blocks and cross-instance invalidation
+//!   over pub/sub.
 //! - [`api`]: the fast path that answers cached redirects before the
 //!   router, then axum routes, extractors and handlers, the request observer
 //!   (request ids, client IP, log line, metrics), rate-limit middleware,
 //!   `/metrics`, and the OpenAPI document with the vendored Swagger UI.
 //! - [`ratelimit`]: token buckets (GCRA) in Redis when configured, in
-//!   process otherwise or when Redis fails.
+//!   process otherwise or when Redis fails; [`client_ip`]: who the client
+//!   is behind trusted proxies.
 //! - [`error`]: `AppError`, rendered as problem+json.
 //! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
 //! - [`startup`]: `Application::build` and `run_until_stopped`; [`listen`]:
-//!   one single-threaded runtime and `SO_REUSEPORT` listener per core.
+//!   one single-threaded runtime and `SO_REUSEPORT` listener per core;
+//!   [`shutdown`]: the signals and the stop flag.
 //! - [`cli`]: the command line; [`telemetry`]: logging, Prometheus metrics,
 //!   OTLP traces and Sentry-compatible error reporting.
-//! - [`sharded`]: per-thread slots for counters every request bumps.
+//! - [`per_thread`]: per-thread slots for counters every request bumps.
 
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod links;
 pub mod listen;
+pub mod per_thread;
 pub mod ratelimit;
-pub mod sharded;
-pub mod shared;
+pub mod redis_shared;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
 use crate::api::fast_redirect::FastRedirect;
-use crate::startup::stopped;
+use crate::shutdown::stopped;
 use crate::telemetry::request_line;
 
 /// Threads serving HTTP: `TOKIO_WORKER_THREADS`, else one per core.

@@ -11,13 +11,14 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::client_ip::TrustedProxies;
 use crate::api::{self, AppState};
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::links::LinkService;
 use crate::listen;
 use crate::ratelimit::RateLimits;
-use crate::shared;
+use crate::redis_shared;
+use crate::shutdown::stopped;
 use crate::store;
 use crate::store::timed::TimedStore;
 use crate::telemetry::metrics::Metrics;
@@ -202,11 +203,8 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
         }
     });
     let subscriber = state.links.redis().map(|redis| {
-        shared::spawn_subscriber(
-            Arc::clone(redis),
-            Arc::clone(state.links.cache()),
-            stop.clone(),
-        )
+        let cache: Arc<dyn redis_shared::LocalCache> = state.links.cache().clone();
+        redis_shared::spawn_subscriber(Arc::clone(redis), cache, stop.clone())
     });
     let announcer = state.links.redis().map(|redis| {
         let redis = Arc::clone(redis);
@@ -262,44 +260,4 @@ where
             }
         }
     })
-}
-
-/// Resolves once `stop` turns true.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
-/// Registers for Ctrl-C and SIGTERM at once, and returns a future that
-/// resolves on either. Registering before the server starts means a
-/// signal that arrives while it is still starting (or just after it first
-/// answers) shuts it down gracefully instead of killing it.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let streams = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        );
-        async move {
-            match streams {
-                (Ok(mut terminate), Ok(mut interrupt)) => {
-                    tokio::select! {
-                        _ = terminate.recv() => {},
-                        _ = interrupt.recv() => {},
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM or Ctrl-C");
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
 }

@@ -7,15 +7,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::client_ip::ClientIp;
 use super::extract::{bearer_token, is_admin_token};
 use super::AppState;
+use crate::client_ip::ClientIp;
 use crate::error::AppError;
-use crate::ratelimit::{Decision, LimitKey};
+use crate::ratelimit::LimitKey;
 use crate::telemetry::metrics::LimitRule;
 
 /// Link creation: per client IP, for anonymous and keyed callers.
@@ -65,16 +65,8 @@ async fn enforce(
         return AppError::RateLimited(decision).into_response();
     }
     let mut response = next.run(req).await;
-    rate_limit_headers(response.headers_mut(), &decision);
+    decision.write_headers(response.headers_mut());
     response
-}
-
-/// Sets `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
-pub fn rate_limit_headers(headers: &mut HeaderMap, decision: &Decision) {
-    let number = |n: u64| HeaderValue::from(n);
-    headers.insert("ratelimit-limit", number(decision.limit.into()));
-    headers.insert("ratelimit-remaining", number(decision.remaining.into()));
-    headers.insert("ratelimit-reset", number(decision.reset_secs));
 }
 
 fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {

@@ -1,7 +1,6 @@
 //! HTTP routes: the redirect, the links API, the probes, metrics and docs,
 //! wrapped in the request observer and the rate limits.
 
-pub mod client_ip;
 pub mod docs;
 pub mod extract;
 pub mod fast_redirect;
@@ -21,11 +20,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::client_ip::TrustedProxies;
 use crate::error::AppError;
 use crate::links::LinkService;
 use crate::ratelimit::RateLimits;
 use crate::telemetry::metrics::Metrics;
-use client_ip::TrustedProxies;
 
 /// Largest accepted request body, except for batch creates.
 pub const BODY_LIMIT: usize = 64 * 1024;

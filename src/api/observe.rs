@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use super::client_ip::ClientIp;
 use super::AppState;
+use crate::client_ip::ClientIp;
 use crate::telemetry;
 use crate::telemetry::metrics::UNMATCHED_ROUTE;
 use crate::telemetry::request_line::{self, RequestLine};
@@ -24,10 +24,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone, Debug)]
 pub struct RequestId(pub HeaderValue);
 
-/// The target of the per-request log lines (and of the note that a
-/// handler panicked). Error reporting skips it: the failure behind a 5xx
-/// is logged, and so reported, once by `AppError` or the panic hook.
-pub const LOG_TARGET: &str = "shorty::http";
+pub use crate::telemetry::REQUEST_LOG_TARGET as LOG_TARGET;
 
 /// Probe and scrape routes, logged at debug so they do not drown the log.
 const QUIET_ROUTES: [&str; 4] = ["/_health", "/healthz", "/readyz", "/metrics"];

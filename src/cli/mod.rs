@@ -12,7 +12,8 @@ use crate::config::{Config, ConfigLayer};
 use crate::links::input::CreateBody;
 use crate::links::view::now_ms;
 use crate::links::LinkService;
-use crate::startup::{shutdown_signal, Application};
+use crate::shutdown::shutdown_signal;
+use crate::startup::Application;
 use crate::store;
 
 /// Command-line arguments; config flags are accepted before or after the command.

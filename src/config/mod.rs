@@ -11,7 +11,7 @@ use clap::{ArgAction, Args, ValueEnum};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use crate::api::client_ip::TrustedProxies;
+use crate::client_ip::TrustedProxies;
 use crate::domain::codegen::LENGTHS;
 use crate::domain::RedirectStatus;
 use crate::store::StoreOptions;

@@ -11,7 +11,8 @@ use quick_cache::sync::DefaultLifecycle;
 use quick_cache::UnitWeighter;
 
 use super::view::now_ms;
-use crate::sharded::ShardedCounter;
+use crate::per_thread::PerThreadCounter;
+use crate::redis_shared::LocalCache;
 use crate::store::LinkRecord;
 
 /// How long an unknown code is remembered, so scans of random codes hit the
@@ -108,8 +109,8 @@ pub struct LinkCache {
     entries: quick_cache::sync::Cache<CompactString, Slot, UnitWeighter, ahash::RandomState>,
     degraded: AtomicBool,
     epoch: AtomicU64,
-    hits: ShardedCounter,
-    misses: ShardedCounter,
+    hits: PerThreadCounter,
+    misses: PerThreadCounter,
 }
 
 impl LinkCache {
@@ -126,8 +127,8 @@ impl LinkCache {
             ),
             degraded: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
-            hits: ShardedCounter::default(),
-            misses: ShardedCounter::default(),
+            hits: PerThreadCounter::default(),
+            misses: PerThreadCounter::default(),
         }
     }
 
@@ -236,6 +237,20 @@ impl LinkCache {
     pub fn invalidate(&self, code: &str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.entries.remove(code);
+    }
+}
+
+impl LocalCache for LinkCache {
+    fn invalidate(&self, code: &str) {
+        LinkCache::invalidate(self, code);
+    }
+
+    fn invalidate_all(&self) {
+        LinkCache::invalidate_all(self);
+    }
+
+    fn set_degraded(&self, degraded: bool) {
+        LinkCache::set_degraded(self, degraded);
     }
 }
 

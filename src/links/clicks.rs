@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ahash::RandomState;
 use parking_lot::Mutex;
 
-use crate::sharded::{my_slot, Padded, SLOTS};
+use crate::per_thread::{my_slot, Padded, SLOTS};
 use crate::store::{Store, StoreError};
 
 /// Longest a capped link's click waits for buffered clicks to be written.
@@ -37,7 +37,7 @@ impl Shard {
 }
 
 /// Clicks seen but not yet written to the store, by link id. Each thread
-/// counts into its own shard ([`crate::sharded`]), so the serving threads
+/// counts into its own shard ([`crate::per_thread`]), so the serving threads
 /// never wait on each other's lock.
 pub struct ClickBuffer {
     shards: [Padded<Mutex<Shard>>; SLOTS],

@@ -18,7 +18,7 @@ use super::backoff::UnavailableBackoff;
 
 use crate::domain::alias::is_reserved;
 use crate::domain::{Code, CodeGenerator};
-use crate::shared::SharedRedis;
+use crate::redis_shared::SharedRedis;
 use crate::store::{Store, StoreError};
 
 /// Counter values reserved per store round trip.

@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::domain::{CodeGenerator, UrlPolicy};
 use crate::error::AppError;
-use crate::shared::{SharedEntry, SharedRedis};
+use crate::redis_shared::{SharedEntry, SharedRedis};
 use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 
 use cache::{Cached, LinkCache, Target};
@@ -186,7 +186,7 @@ impl LinkService {
         };
         let started = std::time::Instant::now();
         while redis.has_unannounced() && started.elapsed() < limit {
-            tokio::time::sleep(crate::shared::RETRY_AFTER / 4).await;
+            tokio::time::sleep(crate::redis_shared::RETRY_AFTER / 4).await;
             redis.retry_unannounced().await;
         }
         !redis.has_unannounced()

@@ -5,18 +5,20 @@
 //! ([`shared`]); without it, or whenever Redis fails to answer, they live in
 //! this process ([`local`]). Limiting is never switched off by a failure.
 
-mod local;
-mod shared;
+mod local_buckets;
+mod redis_buckets;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{HeaderMap, HeaderValue};
+
 use crate::config::Config;
-use crate::shared::SharedRedis;
+use crate::redis_shared::SharedRedis;
 use crate::telemetry::metrics::LimitRule;
 
-pub use local::LocalLimiter;
+pub use local_buckets::LocalLimiter;
 
 /// One rule's budget: `rate` tokens a second, at most `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,6 +65,17 @@ pub struct Decision {
     pub reset_secs: u64,
     /// Seconds until a refused request would pass (`Retry-After`).
     pub retry_after_secs: u64,
+}
+
+impl Decision {
+    /// Sets `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`,
+    /// on refusals and on allowed requests alike, so clients can pace
+    /// themselves before they are refused.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        headers.insert("ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(self.reset_secs));
+    }
 }
 
 /// Whole seconds for a header, never 0 for a wait that is not over.
@@ -126,7 +139,7 @@ impl RateLimits {
             },
         };
         if let Some(redis) = &self.redis {
-            match shared::check(redis, rule, key, quota).await {
+            match redis_buckets::check(redis, rule, key, quota).await {
                 Ok(decision) => return decision,
                 Err(e) => {
                     tracing::debug!(error = %e, "shared rate limit unavailable; limiting in-process")

@@ -21,6 +21,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 
+/// The target of the per-request log lines (and of the note that a
+/// handler panicked). Error reporting skips it: the failure behind a 5xx
+/// is logged, and so reported, once by `AppError` or the panic hook.
+pub const REQUEST_LOG_TARGET: &str = "shorty::http";
+
 /// Whether spans are exported; requests only create spans when they are.
 static TRACES: AtomicBool = AtomicBool::new(false);
 

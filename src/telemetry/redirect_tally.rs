@@ -4,7 +4,7 @@
 //! redirects found, the latency histogram) and read-locked the series map:
 //! cache lines that every serving thread writes, moved between cores on
 //! each request. The fast path counts into its own thread's slot instead
-//! ([`crate::sharded`]); [`RedirectTally::take_new`] gathers what is new
+//! ([`crate::per_thread`]); [`RedirectTally::take_new`] gathers what is new
 //! when `/metrics` is scraped or upkeep runs, and the registry gets it
 //! then. Latency is kept per histogram bucket as a count and a sum, so the
 //! published buckets, count and sum are exact.
@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::http::Method;
 use parking_lot::Mutex;
 
-use crate::sharded::{my_slot, Padded, SLOTS};
+use crate::per_thread::{my_slot, Padded, SLOTS};
 
 /// The statuses a redirect can have (SPEC.md's `redirect_status`).
 pub(super) const STATUSES: [u16; 4] = [301, 302, 307, 308];

@@ -18,7 +18,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::api::observe::LOG_TARGET;
+use super::REQUEST_LOG_TARGET as LOG_TARGET;
 
 /// Longest wait to deliver queued events: at exit, and on the panicking
 /// thread after a panic (the panic hook flushes synchronously).

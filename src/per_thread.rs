@@ -30,9 +30,9 @@ pub struct Padded<T>(pub T);
 
 /// A counter that threads bump in their own slot.
 #[derive(Debug, Default)]
-pub struct ShardedCounter([Padded<AtomicU64>; SLOTS]);
+pub struct PerThreadCounter([Padded<AtomicU64>; SLOTS]);
 
-impl ShardedCounter {
+impl PerThreadCounter {
     /// Adds `n` in this thread's slot.
     pub fn add(&self, n: u64) {
         self.0[my_slot()].0.fetch_add(n, Ordering::Relaxed);
@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn counts_from_more_threads_than_slots_add_up() {
-        let counter = ShardedCounter::default();
+        let counter = PerThreadCounter::default();
         std::thread::scope(|s| {
             for _ in 0..SLOTS + 5 {
                 s.spawn(|| {

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use super::{Decision, LimitKey, Quota};
-use crate::shared::{RedisError, SharedRedis};
+use crate::redis_shared::{RedisError, SharedRedis};
 use crate::telemetry::metrics::LimitRule;
 
 /// GCRA on a stored "theoretical arrival time" (TAT) in microseconds, on

@@ -19,8 +19,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 
 use super::{SharedRedis, EVERYTHING, RETRY_AFTER};
-use crate::links::cache::LinkCache;
-use crate::startup::stopped;
+use crate::shutdown::stopped;
 
 /// How often each instance publishes a heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(200);
@@ -31,23 +30,35 @@ pub const SILENCE_LIMIT: Duration = Duration::from_millis(700);
 /// The heartbeat message (never a valid code).
 const HEARTBEAT: &str = ".";
 
+/// The local cache that invalidations reach. The link cache implements
+/// it; keeping it a trait leaves this module below the link service.
+pub trait LocalCache: Send + Sync + 'static {
+    /// Forgets `code`, which another instance (or this one) just changed.
+    fn invalidate(&self, code: &str);
+    /// Forgets everything, for when writes elsewhere may have been missed.
+    fn invalidate_all(&self);
+    /// Switches to (or back from) short entry lifetimes, for while
+    /// invalidations cannot arrive.
+    fn set_degraded(&self, degraded: bool);
+}
+
 /// Keeps this instance subscribed, and publishing heartbeats, until `stop`
 /// turns true.
 pub fn spawn_subscriber(
     redis: Arc<SharedRedis>,
-    cache: Arc<LinkCache>,
+    cache: Arc<dyn LocalCache>,
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tokio::select! {
-            _ = subscribe_forever(&redis, &cache) => {}
+            _ = subscribe_forever(&redis, cache.as_ref()) => {}
             _ = heartbeat_forever(&redis) => {}
             _ = stopped(&mut stop) => {}
         }
     })
 }
 
-async fn subscribe_forever(redis: &SharedRedis, cache: &LinkCache) {
+async fn subscribe_forever(redis: &SharedRedis, cache: &dyn LocalCache) {
     let channel = redis.key("invalidate");
     let mut logged_down = false;
     loop {

@@ -19,7 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue};
 
 pub use cache::{SharedEntry, EVERYTHING, SHARED_TTL};
-pub use invalidation::spawn_subscriber;
+pub use invalidation::{spawn_subscriber, LocalCache};
 
 use crate::config::Config;
 
