@@ -44,6 +44,8 @@ pub enum AppError {
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Gone(String),
@@ -70,6 +72,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState};
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::domain::SecretDigest;
 use crate::links::LinkService;
-use crate::listen;
+use crate::listen::{self, ConnectionLimits};
 use crate::ratelimit::RateLimits;
 use crate::redis_shared;
 use crate::shutdown::stopped;
@@ -35,13 +36,15 @@ pub const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// Connections the separate metrics listener serves at once.
+pub const METRICS_MAX_CONNECTIONS: usize = 64;
+
 /// How often histogram samples are folded into buckets when nobody scrapes.
 pub const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
-/// How often idle in-process rate-limit buckets are dropped.
-pub const FORGET_IDLE_LIMITS_EVERY: Duration = Duration::from_secs(60);
 
 /// A bound, ready-to-run server.
 pub struct Application {
+    config: Config,
     listeners: Vec<std::net::TcpListener>,
     metrics_listener: Option<tokio::net::TcpListener>,
     state: Arc<AppState>,
@@ -77,13 +80,15 @@ impl Application {
         let state = Arc::new(AppState {
             limits: RateLimits::new(&config, links.redis().cloned()),
             links,
-            admin_token: config.admin_token.clone(),
+            admin_token: config.admin_token.as_deref().map(SecretDigest::of),
+            request_timeout: config.request_timeout,
             allow_anonymous: config.allow_anonymous,
             metrics_on_main: metrics.is_some() && metrics_listener.is_none(),
             metrics,
             proxies,
         });
         Ok(Application {
+            config,
             listeners,
             metrics_listener,
             state,
@@ -128,27 +133,35 @@ impl Application {
             let _ = stop_tx.send(true);
         };
         tokio::spawn(signal);
+        let (abort_tx, abort_rx) = watch::channel(false);
         if let Some(listener) = self.metrics_listener {
             let app = api::prometheus::metrics_only(Arc::clone(&self.state));
-            let mut stop = stop_rx.clone();
-            tokio::spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { stopped(&mut stop).await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "the metrics listener failed");
-                }
-            });
+            let limits = ConnectionLimits::new(&self.config, METRICS_MAX_CONNECTIONS);
+            tokio::spawn(listen::serve(
+                listener,
+                app,
+                limits,
+                stop_rx.clone(),
+                abort_rx.clone(),
+            ));
         }
-        let server = listen::serve_per_core(self.listeners, app, stop_rx.clone());
+        let limits = ConnectionLimits::from_config(&self.config);
+        let server = listen::serve_per_core(self.listeners, app, limits, stop_rx.clone(), abort_rx);
+        tokio::pin!(server);
         let mut deadline_rx = stop_rx;
         let deadline = async move {
             stopped(&mut deadline_rx).await;
             tokio::time::sleep(DRAIN_TIMEOUT).await;
         };
         tokio::select! {
-            served = server => served.context("serving HTTP")?,
-            _ = deadline => tracing::warn!("drain timeout; dropping remaining connections"),
+            served = &mut server => served.context("serving HTTP")?,
+            _ = deadline => {
+                tracing::warn!("drain timeout; dropping remaining connections");
+                let _ = abort_tx.send(true);
+                // The HTTP threads stop serving before the final flush, so
+                // no click can be counted after it.
+                server.await.context("serving HTTP")?;
+            }
         }
         for worker in workers {
             let _ = worker.await;
@@ -222,11 +235,6 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             }
         }
     });
-    let limits_state = Arc::clone(&state);
-    let forget = every(FORGET_IDLE_LIMITS_EVERY, stop.clone(), move || {
-        let state = Arc::clone(&limits_state);
-        async move { state.limits.forget_idle() }
-    });
     let purger = every(PURGE_EVERY, stop, move || {
         let state = Arc::clone(&state);
         async move {
@@ -237,7 +245,7 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
             }
         }
     });
-    let mut workers = vec![flusher, purger, upkeep, forget];
+    let mut workers = vec![flusher, purger, upkeep];
     workers.extend(subscriber);
     workers.extend(announcer);
     workers

@@ -1,16 +1,12 @@
 //! Extractors whose rejections are problem+json like every other error.
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use crate::domain::Code;
+use crate::domain::{Code, SecretDigest};
 use crate::error::AppError;
 
 /// `Json<T>` with problem+json rejections (400, 413, 415).
@@ -81,33 +77,22 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<Arc<AppState>> for Caller {
+/// The caller as [`super::auth::authenticate`] established it for this
+/// request; routes outside its reach see anonymous callers.
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, AppError> {
-        let Some(given) = parts.headers.get(AUTHORIZATION) else {
-            return Ok(Caller::Anonymous);
-        };
-        match given.to_str().ok().and_then(parse_bearer) {
-            Some(token) if is_admin_token(state, token) => Ok(Caller::Admin),
-            _ => Err(AppError::Unauthorized("invalid credentials".to_owned())),
-        }
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .copied()
+            .unwrap_or(Caller::Anonymous))
     }
 }
 
-/// The token of an `Authorization: Bearer` header, if there is one.
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)?
-        .to_str()
-        .ok()
-        .and_then(parse_bearer)
-}
-
-fn parse_bearer(value: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer` header value, if it is one.
+pub fn parse_bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -116,8 +101,8 @@ fn parse_bearer(value: &str) -> Option<&str> {
 pub fn is_admin_token(state: &AppState, token: &str) -> bool {
     state
         .admin_token
-        .as_deref()
-        .is_some_and(|admin| constant_time_eq(token.as_bytes(), admin.as_bytes()))
+        .as_ref()
+        .is_some_and(|admin: &SecretDigest| admin.matches(token))
 }
 
 /// Proof that the caller holds the admin token. As an extractor it runs
@@ -125,34 +110,13 @@ pub fn is_admin_token(state: &AppState, token: &str) -> bool {
 /// server parse a 2 MiB batch first.
 pub struct Admin;
 
-impl FromRequestParts<Arc<AppState>> for Admin {
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         Caller::from_request_parts(parts, state)
             .await?
             .require_admin()?;
         Ok(Admin)
-    }
-}
-
-/// Compares secrets without leaking, through timing, where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn compares_secrets() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
     }
 }

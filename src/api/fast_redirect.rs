@@ -22,8 +22,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::response::Response;
 use axum::routing::future::RouteFuture;
@@ -35,6 +34,8 @@ use super::observe::{client_at, log_request, peer_of, request_id_of, REQUEST_ID}
 use super::redirect::redirect_to;
 use super::AppState;
 use crate::domain::{alias::is_reserved, code::is_code};
+use crate::listen::idle::Activity;
+use crate::listen::{MakeConnectionService, Routed, RouterConnection};
 use crate::telemetry;
 use crate::telemetry::metrics::REDIRECT_ROUTE;
 
@@ -55,14 +56,6 @@ impl FastRedirect {
             state,
             router,
             enabled,
-        }
-    }
-
-    /// The service for one connection from `peer`.
-    pub fn for_connection(&self, peer: SocketAddr) -> PerConnection {
-        PerConnection {
-            app: self.clone(),
-            peer,
         }
     }
 
@@ -125,23 +118,38 @@ impl Service<Request> for FastRedirect {
     }
 }
 
+impl MakeConnectionService for FastRedirect {
+    type Service = PerConnection;
+
+    fn for_connection(&self, peer: SocketAddr, activity: Arc<Activity>) -> PerConnection {
+        PerConnection {
+            app: self.clone(),
+            peer,
+            activity,
+        }
+    }
+}
+
 /// [`FastRedirect`] for one connection, as hyper calls it.
 pub struct PerConnection {
     app: FastRedirect,
     peer: SocketAddr,
+    activity: Arc<Activity>,
 }
 
 impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for PerConnection {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<Ready<Result<Response, Infallible>>, RouteFuture<Infallible>>;
+    type Future = Either<Ready<Result<Response, Infallible>>, Routed>;
 
     fn call(&self, req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
-        if let Some(response) = self.app.try_answer(&req, self.peer.ip()) {
-            return Either::Left(ready(Ok(response)));
+        {
+            let _request = self.activity.begin_request();
+            if let Some(response) = self.app.try_answer(&req, self.peer.ip()) {
+                return Either::Left(ready(Ok(response)));
+            }
         }
-        let mut req = req.map(Body::new);
-        req.extensions_mut().insert(ConnectInfo(self.peer));
-        Either::Right(self.app.router.clone().call(req))
+        let routed = RouterConnection::route(&self.app.router, self.peer, &self.activity, req);
+        Either::Right(routed)
     }
 }

@@ -1,6 +1,8 @@
 //! HTTP routes: the redirect, the links API, the probes, metrics and docs,
 //! wrapped in the request observer and the rate limits.
 
+pub mod auth;
+pub mod deadline;
 pub mod docs;
 pub mod extract;
 pub mod fast_redirect;
@@ -12,8 +14,10 @@ pub mod prometheus;
 pub mod redirect;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -21,6 +25,7 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::client_ip::TrustedProxies;
+use crate::domain::SecretDigest;
 use crate::error::AppError;
 use crate::links::LinkService;
 use crate::ratelimit::RateLimits;
@@ -34,8 +39,11 @@ pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// State shared by every handler.
 pub struct AppState {
     pub links: LinkService,
-    /// Bearer token with full rights; `None` disables admin access.
-    pub admin_token: Option<String>,
+    /// The digest of the bearer token with full rights; `None` disables
+    /// admin access.
+    pub admin_token: Option<SecretDigest>,
+    /// Longest time one routed request may take, body included.
+    pub request_timeout: Duration,
     /// Whether `POST /api/v1/links` needs no credentials.
     pub allow_anonymous: bool,
     /// The metrics registry; `None` with `metrics = false`.
@@ -55,8 +63,54 @@ pub fn service(state: Arc<AppState>) -> fast_redirect::FastRedirect {
     fast_redirect::FastRedirect::new(Arc::clone(&state), router(state))
 }
 
+/// The series dashboards and alerts read, by method and route, with the
+/// statuses each is registered at zero for when the server starts.
+const SERIES_AT_START: &[(Method, &str, &[u16])] = &[
+    (Method::GET, "/{code}", &[302, 404, 410, 500, 503]),
+    (Method::HEAD, "/{code}", &[302, 404, 410]),
+    (
+        Method::POST,
+        "/api/v1/links",
+        &[201, 401, 409, 422, 429, 500, 503],
+    ),
+    (
+        Method::POST,
+        "/api/v1/links/batch",
+        &[200, 401, 429, 500, 503],
+    ),
+    (Method::GET, "/api/v1/links", &[200, 401, 429, 500, 503]),
+    (
+        Method::GET,
+        "/api/v1/links/{code}",
+        &[200, 401, 404, 429, 500, 503],
+    ),
+    (
+        Method::PATCH,
+        "/api/v1/links/{code}",
+        &[200, 401, 404, 422, 429, 500, 503],
+    ),
+    (
+        Method::DELETE,
+        "/api/v1/links/{code}",
+        &[204, 401, 404, 429, 500, 503],
+    ),
+    (Method::GET, "/readyz", &[200, 503]),
+    (Method::GET, "/healthz", &[200]),
+    (Method::GET, "unmatched", &[404]),
+];
+
+/// Registers [`SERIES_AT_START`].
+fn register_series(metrics: &Metrics) {
+    for (method, route, statuses) in SERIES_AT_START {
+        metrics.register_route(method, route, statuses);
+    }
+}
+
 /// The full router.
 pub fn router(state: Arc<AppState>) -> Router {
+    if let Some(metrics) = &state.metrics {
+        register_series(metrics);
+    }
     let create =
         post(links::create).layer(from_fn_with_state(Arc::clone(&state), limit::limit_create));
     let api = Router::new()
@@ -69,7 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/links/{code}",
             get(links::show).patch(links::update).delete(links::remove),
         )
-        .layer(from_fn_with_state(Arc::clone(&state), limit::limit_api));
+        .layer(from_fn_with_state(Arc::clone(&state), auth::authenticate));
     let mut follow = get(redirect::follow);
     if state.limits.limits_redirects() {
         follow = follow.layer(from_fn_with_state(
@@ -92,6 +146,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panicked))
+        .layer(from_fn_with_state(
+            Arc::clone(&state),
+            deadline::within_request_timeout,
+        ))
         .layer(from_fn_with_state(Arc::clone(&state), observe::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -2,6 +2,7 @@
 //! environment variable or `shorty.toml`, in that order of precedence.
 
 mod print;
+mod resolve;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,8 +12,8 @@ use clap::{ArgAction, Args, ValueEnum};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
-use crate::client_ip::TrustedProxies;
-use crate::domain::codegen::LENGTHS;
+pub use resolve::MIN_ADMIN_TOKEN_LEN;
+
 use crate::domain::RedirectStatus;
 use crate::store::StoreOptions;
 
@@ -120,6 +121,28 @@ pub struct ConfigLayer {
     )]
     #[serde(default, deserialize_with = "string_or_list")]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Comma-separated other host names this service answers to (refused as link targets)
+    #[arg(long, env = "SHORTY_OWN_HOSTS", global = true, value_delimiter = ',')]
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub own_hosts: Option<Vec<String>>,
+    /// Failed authentications allowed per second per client IP [default: 0.1]
+    #[arg(long, env = "SHORTY_AUTH_FAILURE_RATE", global = true)]
+    pub auth_failure_rate: Option<f64>,
+    /// Burst for auth_failure_rate [default: 10]
+    #[arg(long, env = "SHORTY_AUTH_FAILURE_BURST", global = true)]
+    pub auth_failure_burst: Option<u32>,
+    /// Time for a client to send its request head, in ms [default: 10000]
+    #[arg(long, env = "SHORTY_HEADER_READ_TIMEOUT_MS", global = true)]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Idle keep-alive connections are closed after this many ms [default: 60000]
+    #[arg(long, env = "SHORTY_KEEP_ALIVE_TIMEOUT_MS", global = true)]
+    pub keep_alive_timeout_ms: Option<u64>,
+    /// Longest time for one request, body included, in ms [default: 30000]
+    #[arg(long, env = "SHORTY_REQUEST_TIMEOUT_MS", global = true)]
+    pub request_timeout_ms: Option<u64>,
+    /// Open connections per instance; past it new ones wait [default: 10000]
+    #[arg(long, env = "SHORTY_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
     /// OTLP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT also works)
     #[arg(long, env = "SHORTY_OTLP_ENDPOINT", global = true)]
     pub otlp_endpoint: Option<String>,
@@ -179,6 +202,13 @@ impl ConfigLayer {
             redirect_rate,
             redirect_burst,
             trusted_proxies,
+            own_hosts,
+            auth_failure_rate,
+            auth_failure_burst,
+            header_read_timeout_ms,
+            keep_alive_timeout_ms,
+            request_timeout_ms,
+            max_connections,
             otlp_endpoint,
             sentry_dsn,
         )
@@ -237,6 +267,14 @@ pub struct Config {
     pub redirect_rate: Option<f64>,
     pub redirect_burst: u32,
     pub trusted_proxies: Vec<String>,
+    /// Other names of this service, refused as link targets.
+    pub own_hosts: Vec<String>,
+    pub auth_failure_rate: f64,
+    pub auth_failure_burst: u32,
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
     pub otlp_endpoint: Option<String>,
     pub sentry_dsn: Option<String>,
 }
@@ -253,109 +291,6 @@ impl Config {
             None => ConfigLayer::default(),
         };
         Config::resolve(cli.or(file))
-    }
-
-    /// Applies defaults to a merged layer and validates every value.
-    pub fn resolve(layer: ConfigLayer) -> Result<Config, String> {
-        let base_url = layer.base_url.as_deref().unwrap_or("http://localhost:8080");
-        let base_url = Url::parse(base_url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| format!("base_url must be an http(s) URL, not {base_url:?}"))?;
-        let status = layer.redirect_status.unwrap_or(302);
-        let redirect_status = RedirectStatus::parse(status.into())?;
-        let code_length = layer.code_length.unwrap_or(7);
-        if !LENGTHS.contains(&code_length) {
-            return Err(format!(
-                "code_length must be between 4 and 10, not {code_length}"
-            ));
-        }
-        let max_url_length = layer.max_url_length.unwrap_or(2048);
-        if max_url_length < 16 {
-            return Err(format!(
-                "max_url_length must be at least 16, not {max_url_length}"
-            ));
-        }
-        let rates = [
-            ("create_rate", layer.create_rate),
-            ("api_rate", layer.api_rate),
-            ("redirect_rate", layer.redirect_rate),
-        ];
-        for (name, rate) in rates {
-            if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-                return Err(format!("{name} must be a positive number"));
-            }
-        }
-        let bursts = [
-            ("create_burst", layer.create_burst),
-            ("api_burst", layer.api_burst),
-            ("redirect_burst", layer.redirect_burst),
-        ];
-        for (name, burst) in bursts {
-            if burst == Some(0) {
-                return Err(format!("{name} must be at least 1"));
-            }
-        }
-        let trusted_proxies = layer.trusted_proxies.unwrap_or_default();
-        TrustedProxies::parse(&trusted_proxies)?;
-        if layer.db_pool_size == Some(0) {
-            return Err("db_pool_size must be at least 1".to_owned());
-        }
-        let millis = [
-            ("db_timeout_ms", layer.db_timeout_ms),
-            ("redis_timeout_ms", layer.redis_timeout_ms),
-        ];
-        for (name, ms) in millis {
-            if ms.is_some_and(|ms| !(1..=60_000).contains(&ms)) {
-                return Err(format!("{name} must be between 1 and 60000"));
-            }
-        }
-        if let Some(url) = &layer.redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err("redis_url must start with redis:// or rediss://".to_owned());
-            }
-        }
-        let otlp_endpoint = layer
-            .otlp_endpoint
-            .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
-            .filter(|s| !s.is_empty());
-        Ok(Config {
-            listen: layer.listen.unwrap_or_else(|| "0.0.0.0:8080".to_owned()),
-            base_url,
-            database_url: layer
-                .database_url
-                .unwrap_or_else(|| "sqlite://shorty.db".to_owned()),
-            redis_url: layer.redis_url.filter(|u| !u.is_empty()),
-            redis_key_prefix: layer
-                .redis_key_prefix
-                .unwrap_or_else(|| "shorty:".to_owned()),
-            redis_timeout: Duration::from_millis(layer.redis_timeout_ms.unwrap_or(250)),
-            db_pool_size: layer.db_pool_size,
-            db_timeout: Duration::from_millis(layer.db_timeout_ms.unwrap_or(1000)),
-            db_statement_cache: layer.db_statement_cache.unwrap_or(100),
-            admin_token: layer.admin_token.filter(|t| !t.is_empty()),
-            allow_anonymous: layer.allow_anonymous.unwrap_or(true),
-            redirect_status,
-            code_length,
-            max_url_length,
-            cache_capacity: layer.cache_capacity.unwrap_or(1_000_000),
-            blocklist: layer.blocklist,
-            log_format: layer.log_format.unwrap_or(LogFormat::Json),
-            metrics_listen: layer.metrics_listen.filter(|s| !s.is_empty()),
-            metrics: layer.metrics.unwrap_or(true),
-            create_rate: layer.create_rate.unwrap_or(10.0),
-            create_burst: layer.create_burst.unwrap_or(20),
-            api_rate: layer.api_rate.unwrap_or(100.0),
-            api_burst: layer.api_burst.unwrap_or(200),
-            redirect_rate: layer.redirect_rate,
-            redirect_burst: layer.redirect_burst.unwrap_or_else(|| {
-                let twice = (layer.redirect_rate.unwrap_or(0.5) * 2.0).ceil();
-                twice.clamp(1.0, f64::from(u32::MAX)) as u32
-            }),
-            trusted_proxies,
-            otlp_endpoint,
-            sentry_dsn: layer.sentry_dsn,
-        })
     }
 }
 

@@ -14,6 +14,7 @@ impl Config {
         let s = |v: &str| Some(V::String(v.to_owned()));
         let opt = |v: &Option<String>| v.as_deref().and_then(s);
         let secret = |v: &Option<String>| v.as_ref().map(|_| V::String("REDACTED".into()));
+        let millis = |d: std::time::Duration| Some(V::Integer(d.as_millis() as i64));
         let rows: Vec<(&str, Option<V>)> = vec![
             ("listen", s(&self.listen)),
             ("base_url", s(self.base_url.as_str())),
@@ -94,6 +95,23 @@ impl Config {
                             .collect(),
                     )
                 }),
+            ),
+            (
+                "own_hosts",
+                (!self.own_hosts.is_empty())
+                    .then(|| V::Array(self.own_hosts.iter().cloned().map(V::String).collect())),
+            ),
+            ("auth_failure_rate", Some(V::Float(self.auth_failure_rate))),
+            (
+                "auth_failure_burst",
+                Some(V::Integer(self.auth_failure_burst.into())),
+            ),
+            ("header_read_timeout_ms", millis(self.header_read_timeout)),
+            ("keep_alive_timeout_ms", millis(self.keep_alive_timeout)),
+            ("request_timeout_ms", millis(self.request_timeout)),
+            (
+                "max_connections",
+                Some(V::Integer(self.max_connections as i64)),
             ),
             (
                 "otlp_endpoint",

@@ -5,10 +5,16 @@ pub mod alias;
 pub mod code;
 pub mod codegen;
 pub mod link;
+pub mod own_host;
+#[cfg(test)]
+mod parser_props;
+pub mod secret;
 pub mod target_url;
 
 pub use alias::Alias;
 pub use code::Code;
 pub use codegen::CodeGenerator;
 pub use link::{Expiry, MaxClicks, RedirectStatus};
+pub use own_host::OwnHost;
+pub use secret::SecretDigest;
 pub use target_url::{TargetUrl, UrlPolicy};

@@ -4,13 +4,16 @@ use std::path::Path;
 
 use url::{Host, Url};
 
+use super::own_host::{canonical_name, OwnHost};
+
 /// Everything needed to judge a destination URL, built once from config.
 #[derive(Clone, Debug, Default)]
 pub struct UrlPolicy {
     /// Longest accepted URL in bytes, before and after normalization.
     pub max_len: usize,
-    /// Hosts that are this service itself; links to them would loop.
-    pub own_hosts: Vec<String>,
+    /// Names and addresses of this service beyond the local ones every
+    /// host has; links to them would loop.
+    pub own_hosts: Vec<OwnHost>,
     /// Blocked host suffixes, lower-case and in punycode.
     pub blocklist: Vec<String>,
 }
@@ -18,15 +21,32 @@ pub struct UrlPolicy {
 impl UrlPolicy {
     /// A policy that knows the service's public base URL.
     pub fn new(max_len: usize, base_url: &Url, blocklist: Vec<String>) -> UrlPolicy {
-        let own_hosts = base_url
-            .host_str()
-            .map(|h| vec![canonical_host(h)])
-            .unwrap_or_default();
         UrlPolicy {
             max_len,
-            own_hosts,
+            own_hosts: base_url
+                .host()
+                .map(|h| OwnHost::of(&h))
+                .into_iter()
+                .collect(),
             blocklist,
         }
+    }
+
+    /// Adds more names of this service (`own_hosts`, the listen address);
+    /// fails naming the first entry that is not a host.
+    pub fn with_own_hosts<'a>(
+        mut self,
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<UrlPolicy, String> {
+        for entry in entries {
+            self.own_hosts.push(OwnHost::parse(entry)?);
+        }
+        Ok(self)
+    }
+
+    /// Whether `host` is this service under any name it answers to.
+    fn is_own(&self, host: &OwnHost) -> bool {
+        host.is_local() || self.own_hosts.contains(host)
     }
 
     /// Reads a blocklist file: one host suffix per line, `#` comments and
@@ -42,7 +62,7 @@ impl UrlPolicy {
                 continue;
             }
             match Host::parse(entry) {
-                Ok(host) => entries.push(canonical_host(&host.to_string())),
+                Ok(host) => entries.push(canonical_name(&host.to_string())),
                 Err(e) => {
                     return Err(format!(
                         "{}:{}: {entry:?} is not a host name: {e}",
@@ -87,14 +107,19 @@ impl TargetUrl {
                 url.scheme()
             ));
         }
-        let host = match url.host_str() {
-            Some(h) if !h.is_empty() => canonical_host(h),
-            _ => return Err("url must have a host".to_owned()),
+        let (host, own) = match url.host() {
+            Some(host) => (canonical_name(&host.to_string()), OwnHost::of(&host)),
+            None => return Err("url must have a host".to_owned()),
         };
+        // A host of dots alone (`https://./`) is empty once the root dot
+        // is trimmed: there is nowhere to redirect to.
+        if host.is_empty() {
+            return Err("url must have a host".to_owned());
+        }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("url must not contain a user name or password".to_owned());
         }
-        if policy.own_hosts.contains(&host) {
+        if policy.is_own(&own) {
             return Err("url points at this shortener itself, which would loop".to_owned());
         }
         if policy.is_blocked(&host) {
@@ -119,12 +144,6 @@ impl TargetUrl {
     pub fn into_string(self) -> String {
         self.0
     }
-}
-
-/// Lower-case, without the trailing root dot, so `EXAMPLE.com.` matches
-/// `example.com` in the loop and blocklist checks.
-fn canonical_host(host: &str) -> String {
-    host.trim_end_matches('.').to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -175,6 +194,15 @@ mod tests {
         assert!(parse("/just/a/path").is_err());
         assert!(parse("example.com").is_err());
         assert!(parse("https://").is_err());
+        for dots in [
+            "https://.",
+            "https://../",
+            "http://.../x",
+            "https://%2e/",
+            "https://.:8080/",
+        ] {
+            assert!(parse(dots).unwrap_err().contains("host"), "{dots}");
+        }
     }
 
     #[test]
@@ -229,11 +257,49 @@ mod tests {
     }
 
     #[test]
-    fn refuses_links_to_itself() {
+    fn refuses_links_to_itself_under_any_name() {
         for bad in ["https://sho.rt/abc", "http://SHO.RT/", "https://sho.rt./x"] {
             assert!(parse(bad).unwrap_err().contains("loop"), "{bad}");
         }
         assert!(parse("https://sub.sho.rt/").is_ok());
+        let local = [
+            "http://localhost:8080/x",
+            "http://LOCALHOST./",
+            "http://app.localhost/",
+            "http://127.0.0.1:9/",
+            "http://127.8.9.10/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0.0.0.0/",
+            "http://[::1]:8080/abc",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://[::]/",
+            "http://[::FFFF:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+        ];
+        for bad in local {
+            assert!(parse(bad).unwrap_err().contains("loop"), "{bad}");
+        }
+        let policy = policy()
+            .with_own_hosts(["lb.example.com:443", "10.0.0.5", "[2001:db8::5]"])
+            .unwrap();
+        for bad in [
+            "https://LB.example.com./",
+            "http://10.0.0.5:8080/",
+            "http://[2001:DB8:0::5]/",
+            "http://[::ffff:10.0.0.5]/",
+        ] {
+            let refused = TargetUrl::parse(bad, &policy).unwrap_err();
+            assert!(refused.contains("loop"), "{bad}");
+        }
+        for ok in [
+            "https://example.com/",
+            "http://10.0.0.6/",
+            "http://localhost.example/",
+        ] {
+            assert!(TargetUrl::parse(ok, &policy).is_ok(), "{ok}");
+        }
+        assert!(policy.with_own_hosts(["not a host"]).is_err());
     }
 
     #[test]

@@ -34,6 +34,16 @@ const MAX_CODE_SKIPS: usize = 16;
 /// Links purged per store statement.
 const PURGE_BATCH: u32 = 1000;
 
+/// Every name this service answers to beyond `base_url`'s host (the
+/// `own_hosts` setting and the listen address), for the loop check.
+fn own_hosts(config: &Config) -> impl Iterator<Item = &str> {
+    config
+        .own_hosts
+        .iter()
+        .map(String::as_str)
+        .chain([config.listen.as_str()])
+}
+
 /// Shared link logic; one per process.
 pub struct LinkService {
     store: Arc<dyn Store>,
@@ -69,7 +79,8 @@ impl LinkService {
             codes: CodeAllocator::new(generator, Arc::clone(&store), redis.clone()),
             redis,
             rules: Rules {
-                policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist),
+                policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist)
+                    .with_own_hosts(own_hosts(config))?,
                 default_status: config.redirect_status,
             },
             base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),

@@ -1,14 +1,19 @@
-//! Token-bucket rate limits (GCRA): per client IP on link creation, per
-//! API key on the whole API, and optionally per client IP on redirects.
+//! Token-bucket rate limits (GCRA): per client IP on link creation and on
+//! failed authentications, per API key on the whole API, and optionally
+//! per client IP on redirects. IPv6 clients are keyed by their /64, which
+//! one client controls whole.
 //!
 //! With Redis configured the buckets live there, shared by every instance
-//! ([`shared`]); without it, or whenever Redis fails to answer, they live in
-//! this process ([`local`]). Limiting is never switched off by a failure.
+//! ([`redis_buckets`]); without it, or whenever Redis fails to answer, they
+//! live in this process ([`local_buckets`]). Limiting is never switched
+//! off by a failure.
 
+mod auth_failures;
+mod bounded_store;
 mod local_buckets;
 mod redis_buckets;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +23,33 @@ use crate::config::Config;
 use crate::redis_shared::SharedRedis;
 use crate::telemetry::metrics::LimitRule;
 
-pub use local_buckets::LocalLimiter;
+pub use local_buckets::{LocalLimiter, TRACKED_KEYS};
+
+/// The budget of every rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quotas {
+    pub create: Quota,
+    pub api: Quota,
+    /// `None` when redirects are not limited.
+    pub redirect: Option<Quota>,
+    pub auth: Quota,
+}
+
+impl Quotas {
+    /// The rules from `create_rate`/`create_burst`, `api_rate`/`api_burst`,
+    /// `redirect_rate`/`redirect_burst` and `auth_failure_rate`/`auth_failure_burst`.
+    pub fn from_config(config: &Config) -> Quotas {
+        let quota = |rate, burst| Quota { rate, burst };
+        Quotas {
+            create: quota(config.create_rate, config.create_burst),
+            api: quota(config.api_rate, config.api_burst),
+            redirect: config
+                .redirect_rate
+                .map(|rate| quota(rate, config.redirect_burst)),
+            auth: quota(config.auth_failure_rate, config.auth_failure_burst),
+        }
+    }
+}
 
 /// One rule's budget: `rate` tokens a second, at most `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,7 +66,7 @@ impl Quota {
 }
 
 /// What a bucket is keyed on.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimitKey {
     /// A client address (creation and redirect rules).
     Ip(IpAddr),
@@ -88,52 +119,57 @@ fn ceil_secs(d: Duration) -> u64 {
     }
 }
 
+impl LimitKey {
+    /// The key of a client address: IPv4 as it is, IPv6 by its /64, since
+    /// whoever has one address of a /64 can use them all.
+    pub fn client(ip: IpAddr) -> LimitKey {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => LimitKey::Ip(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    LimitKey::Ip(IpAddr::V6(Ipv6Addr::from(prefix)))
+                }
+            },
+            v4 => LimitKey::Ip(v4),
+        }
+    }
+}
+
 /// Every configured rule, checked shared-first with an in-process fallback.
 pub struct RateLimits {
-    create: Quota,
-    api: Quota,
-    redirect: Option<Quota>,
+    quotas: Quotas,
     local: LocalLimiter,
     redis: Option<Arc<SharedRedis>>,
+    /// Clients refused for failed authentications, remembered locally.
+    auth_blocks: auth_failures::Blocks,
 }
 
 impl RateLimits {
-    /// The rules from `create_rate`/`create_burst`, `api_rate`/`api_burst`
-    /// and `redirect_rate`/`redirect_burst`.
+    /// The configured rules, shared through `redis` when given.
     pub fn new(config: &Config, redis: Option<Arc<SharedRedis>>) -> RateLimits {
-        let create = Quota {
-            rate: config.create_rate,
-            burst: config.create_burst,
-        };
-        let api = Quota {
-            rate: config.api_rate,
-            burst: config.api_burst,
-        };
-        let redirect = config.redirect_rate.map(|rate| Quota {
-            rate,
-            burst: config.redirect_burst,
-        });
+        let quotas = Quotas::from_config(config);
         RateLimits {
-            local: LocalLimiter::new(create, api, redirect),
-            create,
-            api,
-            redirect,
+            local: LocalLimiter::new(&quotas, TRACKED_KEYS),
+            quotas,
             redis,
+            auth_blocks: auth_failures::Blocks::new(TRACKED_KEYS),
         }
     }
 
     /// Whether redirects are limited at all (the route gets no limiter
     /// otherwise, so unlimited redirects pay nothing).
     pub fn limits_redirects(&self) -> bool {
-        self.redirect.is_some()
+        self.quotas.redirect.is_some()
     }
 
     /// Takes one token from `key`'s bucket under `rule`.
     pub async fn check(&self, rule: LimitRule, key: &LimitKey) -> Decision {
         let quota = match rule {
-            LimitRule::Create => self.create,
-            LimitRule::Api => self.api,
-            LimitRule::Redirect => match self.redirect {
+            LimitRule::Create => self.quotas.create,
+            LimitRule::Api => self.quotas.api,
+            LimitRule::Auth => self.quotas.auth,
+            LimitRule::Redirect => match self.quotas.redirect {
                 Some(quota) => quota,
                 None => return unlimited(),
             },
@@ -149,10 +185,45 @@ impl RateLimits {
         self.local.check(rule, key, quota)
     }
 
-    /// Forgets in-process buckets that are full again, so memory follows
-    /// the number of recently active clients.
-    pub fn forget_idle(&self) {
-        self.local.forget_idle();
+    /// The refusal for a client that recently failed to authenticate too
+    /// often, or `None`. Asked before any credential is looked at, so a
+    /// refused client learns nothing about the ones it sends.
+    pub async fn auth_blocked(&self, key: &LimitKey) -> Option<Decision> {
+        let limit = self.quotas.auth.burst;
+        if let Some(wait) = self.auth_blocks.remaining(key) {
+            return Some(auth_failures::refusal(limit, wait));
+        }
+        let redis = self.redis.as_ref()?;
+        match redis_buckets::blocked_for(redis, key).await {
+            Ok(Some(wait)) => {
+                self.auth_blocks.block(*key, wait);
+                Some(auth_failures::refusal(limit, wait))
+            }
+            Ok(None) | Err(_) => None,
+        }
+    }
+
+    /// Counts a failed authentication. Once the client's bucket is empty
+    /// (by this failure or an earlier one), it is refused, good credentials
+    /// included, until a token is back: so a guesser has exactly the
+    /// bucket's rate of guesses that are looked at.
+    pub async fn auth_failed(&self, key: &LimitKey) -> Decision {
+        let decision = self.check(LimitRule::Auth, key).await;
+        let wait = if !decision.allowed {
+            Some(Duration::from_secs(decision.retry_after_secs))
+        } else if decision.remaining == 0 {
+            // At most one interval until the next token.
+            Some(self.quotas.auth.interval())
+        } else {
+            None
+        };
+        if let Some(wait) = wait {
+            self.auth_blocks.block(*key, wait);
+            if let Some(redis) = &self.redis {
+                let _ = redis_buckets::block(redis, key, wait).await;
+            }
+        }
+        decision
     }
 }
 
@@ -176,6 +247,16 @@ mod tests {
         assert_eq!(ceil_secs(Duration::from_millis(1)), 1);
         assert_eq!(ceil_secs(Duration::from_millis(1000)), 1);
         assert_eq!(ceil_secs(Duration::from_millis(1001)), 2);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let key = |s: &str| LimitKey::client(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+        assert_eq!(key("2001:db8:1:2::9").to_string(), "ip:2001:db8:1:2::");
     }
 
     #[test]

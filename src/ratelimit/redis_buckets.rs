@@ -2,6 +2,7 @@
 //! the read-decide-write of each check is atomic across instances.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use super::{Decision, LimitKey, Quota};
 use crate::redis_shared::{RedisError, SharedRedis};
@@ -58,4 +59,38 @@ pub async fn check(
             secs(retry_us).max(1)
         },
     })
+}
+
+/// The Redis key marking `key` as refused for failed authentications.
+fn block_key(redis: &SharedRedis, key: &LimitKey) -> String {
+    redis.key(&format!("rl:auth-block:{key}"))
+}
+
+/// How long `key` stays refused for failed authentications, shared by
+/// every instance.
+pub async fn blocked_for(
+    redis: &SharedRedis,
+    key: &LimitKey,
+) -> Result<Option<Duration>, RedisError> {
+    let ms: i64 = redis
+        .query(redis::cmd("PTTL").arg(block_key(redis, key)))
+        .await?;
+    Ok(u64::try_from(ms)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis))
+}
+
+/// Refuses `key` on every instance for `wait`.
+pub async fn block(redis: &SharedRedis, key: &LimitKey, wait: Duration) -> Result<(), RedisError> {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    redis
+        .query(
+            redis::cmd("SET")
+                .arg(block_key(redis, key))
+                .arg(1)
+                .arg("PX")
+                .arg(ms),
+        )
+        .await
 }

@@ -18,9 +18,26 @@ pub struct TimedStore {
 impl TimedStore {
     /// Wraps `inner`, recording into `metrics`.
     pub fn wrap(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
+        metrics.register_store_ops(&OPS);
         Arc::new(TimedStore { inner, metrics })
     }
 }
+
+/// The `op` label of every timed call, registered at zero on startup.
+pub const OPS: [&str; 12] = [
+    "insert_links",
+    "get_link",
+    "list_links",
+    "update_link",
+    "delete_link",
+    "consume_click",
+    "add_clicks",
+    "reserve_counter_block",
+    "counter_floor",
+    "record_redis_block",
+    "purge_expired",
+    "ping",
+];
 
 macro_rules! timed {
     ($self:ident, $op:literal, $call:expr) => {{

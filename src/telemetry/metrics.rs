@@ -30,49 +30,18 @@ const BUCKETS_AND_INF: usize = BUCKETS.len() + 1;
 
 const METADATA: Metadata<'static> = Metadata::new("shorty", Level::INFO, None);
 
-/// The route label of redirects (`GET`/`HEAD /{code}`).
-pub const REDIRECT_ROUTE: &str = "/{code}";
-
-/// The route label for requests that matched no route (404s): raw paths
-/// never become labels, so scanners cannot grow the series count.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
-
-/// How a redirect request ended, as counted by `shorty_redirects_total`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RedirectOutcome {
-    Found,
-    NotFound,
-    Gone,
-}
-
-/// Which rate limit refused a request, as counted by
-/// `shorty_rate_limited_total{rule}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LimitRule {
-    Create,
-    Api,
-    Redirect,
-}
-
-impl LimitRule {
-    /// The label value and the rule's name in logs and headers.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitRule::Create => "create",
-            LimitRule::Api => "api",
-            LimitRule::Redirect => "redirect",
-        }
-    }
-}
+pub use super::metric_labels::{
+    method_label, status_label, LimitRule, RedirectOutcome, REDIRECT_ROUTE, UNMATCHED_ROUTE,
+};
 
 /// The latency histogram of one (method, route) and its counters per status.
 struct RouteSeries {
     duration: Histogram,
-    by_status: Vec<(u16, Counter)>,
+    by_status: Vec<(&'static str, Counter)>,
 }
 
-/// The series of one route template, per method.
-type RouteMethods = Vec<(Method, RouteSeries)>;
+/// The series of one route template, per method label.
+type RouteMethods = Vec<(&'static str, RouteSeries)>;
 
 /// The server's metrics registry and the handles the hot paths use.
 pub struct Metrics {
@@ -80,7 +49,7 @@ pub struct Metrics {
     handle: PrometheusHandle,
     http: RwLock<HashMap<Box<str>, RouteMethods>>,
     redirects: [Counter; 3],
-    rate_limited: [Counter; 3],
+    rate_limited: [Counter; LimitRule::ALL.len()],
     links_created: Counter,
     store_ops: RwLock<HashMap<&'static str, Histogram>>,
     /// Redirects answered by the fast path, not yet in the series above.
@@ -117,7 +86,7 @@ impl Metrics {
         build_info.set(1.0);
         Metrics {
             redirects: [outcome("found"), outcome("not_found"), outcome("gone")],
-            rate_limited: [rule("create"), rule("api"), rule("redirect")],
+            rate_limited: LimitRule::ALL.map(|r| rule(r.as_str())),
             links_created: counter("shorty_links_created_total", vec![]),
             recorder,
             handle,
@@ -156,14 +125,24 @@ impl Metrics {
         }
     }
 
+    /// Registers, at zero, the series of `method` `route` with each of
+    /// `statuses`: the ones dashboards and alerts read, so they exist
+    /// before the first such request.
+    pub fn register_route(&self, method: &Method, route: &str, statuses: &[u16]) {
+        for status in statuses {
+            let _ = self.series(method, route, *status);
+        }
+    }
+
     /// Counts one finished HTTP request and records its latency.
     pub fn record_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
+        let (method, status) = (method_label(method), status_label(status));
         {
             let http = self.http.read();
             let found = http
                 .get(route)
-                .and_then(|methods| methods.iter().find(|(m, _)| m == method))
+                .and_then(|methods| methods.iter().find(|(m, _)| *m == method))
                 .and_then(|(_, series)| {
                     let (_, counter) = series.by_status.iter().find(|(s, _)| *s == status)?;
                     Some((counter, &series.duration))
@@ -174,7 +153,7 @@ impl Metrics {
                 return;
             }
         }
-        let (counter, duration) = self.series(method, route, status);
+        let (counter, duration) = self.labelled_series(method, route, status);
         counter.increment(1);
         duration.record(seconds);
     }
@@ -182,6 +161,15 @@ impl Metrics {
     /// The request counter and latency histogram of a series, registered
     /// if new.
     fn series(&self, method: &Method, route: &str, status: u16) -> (Counter, Histogram) {
+        self.labelled_series(method_label(method), route, status_label(status))
+    }
+
+    fn labelled_series(
+        &self,
+        method: &'static str,
+        route: &str,
+        status: &'static str,
+    ) -> (Counter, Histogram) {
         let mut http = self.http.write();
         let series = self.route_series(&mut http, method, route);
         let counter = match series.by_status.iter().find(|(s, _)| *s == status) {
@@ -191,9 +179,9 @@ impl Metrics {
                     &Key::from_parts(
                         "shorty_http_requests_total",
                         vec![
-                            Label::new("method", method.as_str().to_owned()),
+                            Label::new("method", method),
                             Label::new("route", route.to_owned()),
-                            Label::new("status", status.to_string()),
+                            Label::new("status", status),
                         ],
                     ),
                     &METADATA,
@@ -208,24 +196,26 @@ impl Metrics {
     /// The latency histogram of (method, route), registered if new.
     fn duration(&self, method: &Method, route: &str) -> Histogram {
         let mut http = self.http.write();
-        self.route_series(&mut http, method, route).duration.clone()
+        self.route_series(&mut http, method_label(method), route)
+            .duration
+            .clone()
     }
 
     fn route_series<'a>(
         &self,
         http: &'a mut HashMap<Box<str>, RouteMethods>,
-        method: &Method,
+        method: &'static str,
         route: &str,
     ) -> &'a mut RouteSeries {
         let methods = http.entry(Box::from(route)).or_default();
-        let index = match methods.iter().position(|(m, _)| m == method) {
+        let index = match methods.iter().position(|(m, _)| *m == method) {
             Some(index) => index,
             None => {
                 let duration = self.recorder.register_histogram(
                     &Key::from_parts(
                         "shorty_http_request_duration_seconds",
                         vec![
-                            Label::new("method", method.as_str().to_owned()),
+                            Label::new("method", method),
                             Label::new("route", route.to_owned()),
                         ],
                     ),
@@ -235,7 +225,7 @@ impl Metrics {
                     duration,
                     by_status: Vec::new(),
                 };
-                methods.push((method.clone(), series));
+                methods.push((method, series));
                 methods.len() - 1
             }
         };
@@ -257,12 +247,23 @@ impl Metrics {
         self.links_created.increment(n);
     }
 
+    /// Registers the latency histograms of every store operation at zero.
+    pub fn register_store_ops(&self, ops: &[&'static str]) {
+        for op in ops {
+            let _ = self.store_op(op);
+        }
+    }
+
     /// Records how long one store operation took.
     pub fn record_store_op(&self, op: &'static str, elapsed: Duration) {
         if let Some(h) = self.store_ops.read().get(op) {
             h.record(elapsed.as_secs_f64());
             return;
         }
+        self.store_op(op).record(elapsed.as_secs_f64());
+    }
+
+    fn store_op(&self, op: &'static str) -> Histogram {
         let histogram = self.recorder.register_histogram(
             &Key::from_parts(
                 "shorty_store_query_duration_seconds",
@@ -270,8 +271,8 @@ impl Metrics {
             ),
             &METADATA,
         );
-        histogram.record(elapsed.as_secs_f64());
-        self.store_ops.write().insert(op, histogram);
+        self.store_ops.write().insert(op, histogram.clone());
+        histogram
     }
 
     /// Sets a counter that is kept elsewhere as a running total.

@@ -3,6 +3,7 @@
 //! Sentry-compatible error reporting ([`sentry_report`]).
 
 mod metric_help;
+mod metric_labels;
 pub mod metrics;
 pub mod otlp;
 mod redirect_tally;

@@ -13,8 +13,9 @@ use crate::binary::{cli, sqlite_url, CliOutput, ServeOptions, ShortyProcess};
 
 /// Every key of SPEC.md's configuration table, in its order, plus the
 /// connection settings added for PostgreSQL and Redis (after `redis_url`),
-/// `metrics` (after `metrics_listen`) and `redirect_burst`.
-const SPEC_KEYS: [&str; 28] = [
+/// `metrics` (after `metrics_listen`), `redirect_burst`, and the limits on
+/// failed authentications and connections (after `trusted_proxies`).
+const SPEC_KEYS: [&str; 35] = [
     "listen",
     "base_url",
     "database_url",
@@ -41,6 +42,13 @@ const SPEC_KEYS: [&str; 28] = [
     "redirect_rate",
     "redirect_burst",
     "trusted_proxies",
+    "own_hosts",
+    "auth_failure_rate",
+    "auth_failure_burst",
+    "header_read_timeout_ms",
+    "keep_alive_timeout_ms",
+    "request_timeout_ms",
+    "max_connections",
     "otlp_endpoint",
     "sentry_dsn",
 ];
@@ -80,7 +88,7 @@ const fn key(
 
 /// Distinct values for all 26 keys; each layer differs from the one below
 /// it and from the default, so the winner is always visible.
-const KEYS: [Key; 28] = [
+const KEYS: [Key; 35] = [
     key(
         "listen",
         r#""127.0.0.1:7001""#,
@@ -214,6 +222,53 @@ const KEYS: [Key; 28] = [
         r#"["10.5.0.0/16", "10.6.0.0/16"]"#,
     ),
     key(
+        "own_hosts",
+        r#"["lb-file.example", "10.9.0.1"]"#,
+        r#"["lb-file.example", "10.9.0.1"]"#,
+        "lb-env.example,10.9.0.2",
+        r#"["lb-env.example", "10.9.0.2"]"#,
+        "lb-flag.example,10.9.0.3",
+        r#"["lb-flag.example", "10.9.0.3"]"#,
+    ),
+    key(
+        "auth_failure_rate",
+        "0.5",
+        "0.5",
+        "0.25",
+        "0.25",
+        "2.5",
+        "2.5",
+    ),
+    key("auth_failure_burst", "41", "41", "42", "42", "43", "43"),
+    key(
+        "header_read_timeout_ms",
+        "5001",
+        "5001",
+        "5002",
+        "5002",
+        "5003",
+        "5003",
+    ),
+    key(
+        "keep_alive_timeout_ms",
+        "7001",
+        "7001",
+        "7002",
+        "7002",
+        "7003",
+        "7003",
+    ),
+    key(
+        "request_timeout_ms",
+        "9001",
+        "9001",
+        "9002",
+        "9002",
+        "9003",
+        "9003",
+    ),
+    key("max_connections", "501", "501", "502", "502", "503", "503"),
+    key(
         "otlp_endpoint",
         r#""http://otel-file.example:4317""#,
         r#""http://otel-file.example:4317""#,
@@ -345,7 +400,7 @@ fn assert_every_key(config: &BTreeMap<String, Option<String>>, shown: fn(&Key) -
 fn print_config_shows_every_spec_key_with_its_default() {
     let config = print_config(cli(&["print-config"]).run());
     // trusted_proxies has its own test below.
-    let defaults: [(&str, Option<&str>); 27] = [
+    let defaults: [(&str, Option<&str>); 34] = [
         ("listen", Some(r#""0.0.0.0:8080""#)),
         ("base_url", Some(r#""http://localhost:8080""#)),
         ("database_url", Some(r#""sqlite://shorty.db""#)),
@@ -371,6 +426,13 @@ fn print_config_shows_every_spec_key_with_its_default() {
         ("api_burst", Some("200")),
         ("redirect_rate", None),
         ("redirect_burst", None),
+        ("own_hosts", None),
+        ("auth_failure_rate", Some("0.1")),
+        ("auth_failure_burst", Some("10")),
+        ("header_read_timeout_ms", Some("10000")),
+        ("keep_alive_timeout_ms", Some("60000")),
+        ("request_timeout_ms", Some("30000")),
+        ("max_connections", Some("10000")),
         ("otlp_endpoint", None),
         ("sentry_dsn", None),
     ];
@@ -646,6 +708,15 @@ fn invalid_values_exit_2_naming_the_key() {
         ("trusted_proxies = [\"10.0.0.0/33\"]", "trusted_proxies"),
         ("allow_anonymous = \"maybe\"", "allow_anonymous"),
         ("cache_capacity = \"lots\"", "cache_capacity"),
+        ("admin_token = \"short-token\"", "admin_token"),
+        ("admin_token = \"\"", "admin_token"),
+        ("own_hosts = [\"not a host\"]", "own_hosts"),
+        ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
+        ("keep_alive_timeout_ms = 99999999", "keep_alive_timeout_ms"),
+        ("request_timeout_ms = 1", "request_timeout_ms"),
+        ("max_connections = 0", "max_connections"),
+        ("auth_failure_rate = 0.0", "auth_failure_rate"),
+        ("auth_failure_burst = 0", "auth_failure_burst"),
     ];
     for (text, key) in file_cases {
         let dir = tempfile::tempdir().unwrap();

@@ -449,3 +449,36 @@ async fn in_memory_sqlite_is_refused_with_a_clear_error() {
     let message = result.err().expect("refused").to_string();
     assert!(message.contains("sqlite://PATH"), "{message}");
 }
+
+#[tokio::test]
+async fn links_to_this_service_under_any_of_its_names_are_refused() {
+    let app = spawn_app_with(|c| {
+        c.base_url = Some("http://127.0.0.1:8080".into());
+        c.own_hosts = Some(vec!["lb.example.com".into(), "10.0.0.5".into()]);
+    })
+    .await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let names = [
+        format!("http://127.0.0.1:{port}/abc"),
+        format!("http://[::1]:{port}/abc"),
+        format!("http://localhost:{port}/x"),
+        "http://LOCALHOST./x".to_owned(),
+        "http://127.0.0.2/".to_owned(),
+        "http://[0:0:0:0:0:0:0:1]/".to_owned(),
+        "http://[::ffff:127.0.0.1]/".to_owned(),
+        "http://0.0.0.0/".to_owned(),
+        "http://[::]/".to_owned(),
+        "https://LB.Example.COM./x".to_owned(),
+        "http://10.0.0.5:9000/".to_owned(),
+        "http://[::ffff:10.0.0.5]/".to_owned(),
+    ];
+    for url in names {
+        let response = app.create_link(json!({ "url": url })).await;
+        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["errors"][0]["field"], "url", "{url}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("loop"), "{url}: {body}");
+    }
+    app.create("http://10.0.0.6/").await;
+    app.create("https://lb.example.com.evil.test/").await;
+}

@@ -2,6 +2,7 @@
 //! with a fresh store: a SQLite file, or with `TEST_BACKEND=postgres` a new
 //! PostgreSQL database (see `backend.rs`). Set TEST_LOG=1 to see server logs.
 
+mod auth_limits;
 mod backend;
 mod binary;
 mod cache;
@@ -23,5 +24,6 @@ mod redirect;
 mod scale_out;
 mod services;
 mod shared_redis;
+mod slow_clients;
 mod store;
 mod telemetry;

@@ -192,3 +192,75 @@ async fn metrics_can_be_switched_off() {
     let response = app.anon(Method::GET, "/metrics").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// `method` on `path`, without credentials; returns the status.
+async fn send(app: &TestApp, method: &str, path: &str) -> StatusCode {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    app.anon(method, path).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn invented_methods_and_paths_add_no_series() {
+    let app = spawn_app().await;
+    let code = code_of(&app.create("https://example.com/m").await);
+    let targets = [
+        "/healthz".to_owned(),
+        format!("/{code}"),
+        "/api/v1/links".to_owned(),
+        "/no/such/route".to_owned(),
+    ];
+    // Every route and status the flood will touch, once, under `other`.
+    for path in &targets {
+        assert!(send(&app, "WARMUP", path).await.is_client_error(), "{path}");
+    }
+    scrape(&app).await;
+    let before = scrape(&app).await;
+    for i in 0..50 {
+        for path in &targets {
+            let status = send(&app, &format!("FOO{i}"), path).await;
+            assert!(status.is_client_error(), "FOO{i} {path}: {status}");
+        }
+        let scan = send(&app, "GET", &format!("/x/{i}/y")).await;
+        assert_eq!(scan, StatusCode::NOT_FOUND);
+    }
+    let after = scrape(&app).await;
+    assert_eq!(
+        series_count(&before),
+        series_count(&after),
+        "series grew:\n{after}"
+    );
+    assert!(
+        !after.contains("FOO") && !after.contains("WARMUP"),
+        "{after}"
+    );
+    let other = r#"shorty_http_requests_total{method="other",route="/healthz",status="405"}"#;
+    assert_eq!(sample(&after, other), Some(51.0), "{after}");
+}
+
+#[tokio::test]
+async fn the_series_dashboards_use_exist_from_startup() {
+    let app = spawn_app().await;
+    let text = scrape(&app).await;
+    for series in [
+        r#"shorty_http_requests_total{method="GET",route="/{code}",status="302"}"#,
+        r#"shorty_http_requests_total{method="GET",route="/{code}",status="404"}"#,
+        r#"shorty_http_requests_total{method="GET",route="/{code}",status="500"}"#,
+        r#"shorty_http_requests_total{method="POST",route="/api/v1/links",status="201"}"#,
+        r#"shorty_http_requests_total{method="POST",route="/api/v1/links",status="429"}"#,
+        r#"shorty_http_requests_total{method="POST",route="/api/v1/links",status="503"}"#,
+        r#"shorty_http_request_duration_seconds_count{method="GET",route="/{code}"}"#,
+        r#"shorty_redirects_total{outcome="found"}"#,
+        r#"shorty_rate_limited_total{rule="auth"}"#,
+        r#"shorty_links_created_total"#,
+        r#"shorty_store_query_duration_seconds_count{op="insert_links"}"#,
+        r#"shorty_store_query_duration_seconds_count{op="add_clicks"}"#,
+        r#"shorty_cache_requests_total{layer="local",result="miss"}"#,
+        r#"shorty_clicks_pending"#,
+    ] {
+        assert_eq!(
+            sample(&text, series),
+            Some(0.0),
+            "{series} missing or not 0:\n{text}"
+        );
+    }
+}

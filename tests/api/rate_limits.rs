@@ -1,7 +1,7 @@
 //! Rate limits: 429 with `Retry-After` and `RateLimit-*`, per client IP
-//! (with `X-Forwarded-For` believed only from trusted proxies), per API
-//! key, optionally on redirects; shared through Redis, and in-process when
-//! Redis fails.
+//! (with `X-Forwarded-For` believed only from trusted proxies), optionally
+//! on redirects; shared through Redis, and in-process when Redis fails.
+//! Failed authentications have tests of their own (`auth_limits.rs`).
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
@@ -10,7 +10,7 @@ use shorty::config::ConfigLayer;
 use crate::helpers::{code_of, problem, spawn_app_with, TestApp};
 use crate::services::{shared_redis, PrivateRedis};
 
-fn header(response: &Response, name: &str) -> Option<u64> {
+pub fn header(response: &Response, name: &str) -> Option<u64> {
     response.headers().get(name)?.to_str().ok()?.parse().ok()
 }
 
@@ -40,7 +40,7 @@ async fn statuses(app: &TestApp, n: usize, forwarded_for: Option<&str>) -> Vec<u
 }
 
 /// Checks a 429 and its headers; returns the problem document.
-async fn assert_limited(response: Response, limit: u64) {
+pub async fn assert_limited(response: Response, limit: u64) {
     let retry_after = header(&response, "retry-after").expect("Retry-After");
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(header(&response, "ratelimit-limit"), Some(limit));
@@ -128,43 +128,6 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(statuses(&untrusting, 1, Some("198.51.100.1")).await, [201]);
     let spoofed = create_from(&untrusting, Some("198.51.100.2")).await;
     assert_limited(spoofed, 1).await;
-}
-
-#[tokio::test]
-async fn api_requests_are_limited_per_api_key_but_never_for_the_admin() {
-    let app = spawn_app_with(|c| {
-        c.api_rate = Some(0.1);
-        c.api_burst = Some(2);
-    })
-    .await;
-    let with_key = |key: &'static str| {
-        app.anon(Method::GET, "/api/v1/links")
-            .bearer_auth(key)
-            .send()
-    };
-    // No user keys exist yet, so a key is refused (401) until its bucket
-    // is empty; guessing keys is limited too.
-    assert_eq!(
-        with_key("key-one").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        with_key("key-one").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_limited(with_key("key-one").await.unwrap(), 2).await;
-    assert_eq!(
-        with_key("key-two").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
-    for _ in 0..20 {
-        let list = app
-            .admin(Method::GET, "/api/v1/links")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(list.status(), StatusCode::OK);
-    }
 }
 
 #[tokio::test]
