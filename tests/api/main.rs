@@ -9,6 +9,7 @@ mod cache;
 mod cli;
 mod codes;
 mod config;
+mod crash;
 mod degradation;
 mod docs;
 mod durability;
