@@ -1,7 +1,8 @@
 //! The in-process link cache (quick_cache, S3-FIFO), with brief negative
-//! entries and an epoch that keeps racing loads from re-inserting stale data.
+//! entries and write generations that keep racing loads from inserting
+//! stale data.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use compact_str::CompactString;
 use quick_cache::sync::DefaultLifecycle;
 use quick_cache::UnitWeighter;
 
+use super::generations::{Generations, LoadTicket};
 use super::view::now_ms;
 use crate::per_thread::PerThreadCounter;
 use crate::redis_shared::LocalCache;
@@ -108,7 +110,7 @@ struct Slot {
 pub struct LinkCache {
     entries: quick_cache::sync::Cache<CompactString, Slot, UnitWeighter, ahash::RandomState>,
     degraded: AtomicBool,
-    epoch: AtomicU64,
+    generations: Generations,
     hits: PerThreadCounter,
     misses: PerThreadCounter,
 }
@@ -126,7 +128,7 @@ impl LinkCache {
                 DefaultLifecycle::default(),
             ),
             degraded: AtomicBool::new(false),
-            epoch: AtomicU64::new(0),
+            generations: Generations::default(),
             hits: PerThreadCounter::default(),
             misses: PerThreadCounter::default(),
         }
@@ -193,24 +195,20 @@ impl LinkCache {
     }
 
     /// Call before reading the store; pass the result to [`LinkCache::finish_load`].
-    pub fn begin_load(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
+    pub fn begin_load(&self, code: &str) -> LoadTicket {
+        self.generations.ticket(code)
     }
 
-    /// Caches a value read from the store, unless a write happened meanwhile
-    /// (then the value may be stale and the entry is dropped instead).
-    pub fn finish_load(&self, code: &str, value: Cached, epoch: u64) {
-        self.insert(code, value);
-        if self.epoch.load(Ordering::SeqCst) != epoch {
-            self.entries.remove(code);
-        }
+    /// Caches a value read from the store, unless a write to the code (or
+    /// one sharing its stripe) happened meanwhile: the value may be stale.
+    pub fn finish_load(&self, code: &str, value: Cached, ticket: LoadTicket) {
+        self.generations
+            .fill_if_unchanged(ticket, || self.insert(code, value));
     }
 
-    /// Records a write that just committed: bumps the epoch first so racing
-    /// loads notice, then replaces the entry.
+    /// Records a write that just committed and caches what it wrote.
     pub fn put_written(&self, code: &str, value: Cached) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.insert(code, value);
+        self.generations.write(code, || self.insert(code, value));
     }
 
     /// Switches to (or back from) one-second entry lifetimes, for while
@@ -229,14 +227,15 @@ impl LinkCache {
 
     /// Forgets everything, for when writes elsewhere may have been missed.
     pub fn invalidate_all(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.generations.write_all();
         self.entries.clear();
     }
 
     /// Forgets `code` after a write to it committed.
     pub fn invalidate(&self, code: &str) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.entries.remove(code);
+        self.generations.write(code, || {
+            self.entries.remove(code);
+        });
     }
 }
 
@@ -295,16 +294,26 @@ mod tests {
     #[test]
     fn a_load_racing_a_write_does_not_stick() {
         let cache = LinkCache::new(100);
-        let epoch = cache.begin_load();
+        let epoch = cache.begin_load("abc");
         // A write commits and invalidates while the load is in flight...
         cache.invalidate("abc");
         // ...so the stale value the load read must not stay cached.
         cache.finish_load("abc", Cached::Missing, epoch);
         assert!(cache.get("abc").is_none());
 
-        let epoch = cache.begin_load();
+        let epoch = cache.begin_load("abc");
         cache.finish_load("abc", Cached::Missing, epoch);
         assert!(matches!(cache.get("abc"), Some(Cached::Missing)));
+    }
+
+    #[test]
+    fn a_write_to_another_code_does_not_drop_a_load() {
+        let cache = LinkCache::new(100);
+        let epoch = cache.begin_load("abc");
+        cache.put_written("other", Cached::from_record(Some(&record("other"))));
+        cache.invalidate("another");
+        cache.finish_load("abc", Cached::from_record(Some(&record("abc"))), epoch);
+        assert!(matches!(cache.get("abc"), Some(Cached::Live(_))));
     }
 
     #[test]

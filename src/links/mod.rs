@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod cache;
 pub mod clicks;
 pub mod codes;
+pub mod generations;
 pub mod group_commit;
 pub mod input;
 pub mod view;
@@ -217,7 +218,7 @@ impl LinkService {
         if let Some(hit) = self.cache.get(code) {
             return Ok(hit);
         }
-        let epoch = self.cache.begin_load();
+        let epoch = self.cache.begin_load(code);
         if let Some(redis) = &self.redis {
             if let Ok(Some(entry)) = redis.get_link(code).await {
                 self.redis_lookups[0].fetch_add(1, Ordering::Relaxed);
@@ -241,7 +242,7 @@ impl LinkService {
     pub async fn take_capped_click(&self, target: &Target) -> Result<bool, AppError> {
         // Clicks buffered before the link got its cap must count against it.
         self.clicks.settle(&self.store, target.id).await?;
-        let epoch = self.cache.begin_load();
+        let epoch = self.cache.begin_load(&target.code);
         let counted = self.store.consume_click(&target.code, now_ms()).await?;
         if !counted {
             self.cache.finish_load(&target.code, Cached::Gone, epoch);

@@ -73,3 +73,45 @@ async fn a_cached_hit_does_not_touch_the_store() {
     let (hits, misses) = app.state.links.cache_hits_and_misses();
     assert_eq!((hits, misses), (50, 0));
 }
+
+#[tokio::test]
+async fn lookups_are_cached_while_other_links_are_being_created() {
+    let app = spawn_app().await;
+    let mut codes = Vec::new();
+    for i in 0..30 {
+        codes.push(code_of(
+            &app.create(&format!("https://example.com/read/{i}")).await,
+        ));
+    }
+    app.state.links.cache().invalidate_all();
+    let writing = std::sync::atomic::AtomicBool::new(true);
+    let writers = futures::future::join_all((0..8).map(|w| {
+        let (app, writing) = (&app, &writing);
+        async move {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                app.create(&format!("https://example.com/write/{w}/{n}"))
+                    .await;
+                n += 1;
+            }
+        }
+    }));
+    let readers = async {
+        let (_, misses_before) = app.state.links.cache_hits_and_misses();
+        for code in &codes {
+            for _ in 0..3 {
+                assert_eq!(app.follow(code).await.status(), StatusCode::FOUND);
+            }
+        }
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        let (_, misses_after) = app.state.links.cache_hits_and_misses();
+        misses_after - misses_before
+    };
+    let (misses, _) = tokio::join!(readers, writers);
+    // One store read per link; a write to another code may drop a fill
+    // only when both share one of 1,024 stripes.
+    assert!(
+        misses <= 32,
+        "{misses} store reads for 30 links read 3 times each"
+    );
+}
