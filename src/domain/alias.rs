@@ -19,6 +19,9 @@ pub const RESERVED: &[&str] = &[
     "login",
     "logout",
     "ui",
+    // `/api/v1/links/batch` is a route, so a link under that alias could
+    // not be shown, changed or deleted.
+    "batch",
 ];
 
 /// True for the paths the service keeps for itself, in any case.

@@ -8,8 +8,6 @@
 //! inserted, not even for a moment, and a write to another code drops a
 //! load only when both codes share one of [`STRIPES`] stripes.
 
-use std::hash::BuildHasher;
-
 use parking_lot::Mutex;
 
 /// Stripes of codes; a write drops concurrent loads of about one code in

@@ -33,27 +33,34 @@ impl FieldErrors {
     }
 }
 
-/// `POST /api/v1/links` body, exactly as sent. Every field is optional
-/// here so that a missing `url` is a 422 naming the field, not a 400.
+/// A link to create. Unknown fields are refused (400); a `null` field is
+/// the same as a missing one; `ttl` and `expires_at` exclude each other.
+// Every field is optional here, so that a missing `url` is a 422 naming
+// the field, not a 400. The constraints JSON Schema needs `enum`, `not` or
+// the configuration for are added to the document in api/docs.rs.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    /// Absolute http(s) URL, at most `max_url_length` bytes.
+    /// The target.
     #[schema(value_type = String, required = true, example = "https://example.com/a?b=c")]
     pub url: Option<String>,
     /// 3 to 64 of `[A-Za-z0-9_-]`; reserved words are refused.
     #[schema(pattern = "^[A-Za-z0-9_-]{3,64}$", example = "launch-2026")]
     pub alias: Option<String>,
-    /// RFC 3339 time in the future; not with `ttl`.
+    /// RFC 3339 time later than the time of the request (a past one is a
+    /// 422); not with `ttl`.
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
-    /// Lifetime in seconds; not with `expires_at`.
+    /// Lifetime in seconds, at most 100 years' worth; not with `expires_at`.
+    #[serde(default, deserialize_with = "whole")]
     #[schema(minimum = 1)]
     pub ttl: Option<i64>,
     /// Redirects allowed before the link answers 410.
+    #[serde(default, deserialize_with = "whole")]
     #[schema(minimum = 1)]
     pub max_clicks: Option<i64>,
     /// 301, 302, 307 or 308 (default: the `redirect_status` setting).
+    #[serde(default, deserialize_with = "whole")]
     #[schema(example = 302)]
     pub redirect_status: Option<i64>,
 }
@@ -108,6 +115,39 @@ impl CreateBody {
     }
 }
 
+/// A whole number, also when written with a zero fraction (`5.0`): JSON
+/// (and JSON Schema) make no difference between the two.
+fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<serde_json::Number>::deserialize(d)?
+        .map(|n| whole_number(&n))
+        .transpose()
+}
+
+/// [`whole`] for a field where `null` means "clear it".
+fn present_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    whole(d).map(Some)
+}
+
+fn whole_number<E: serde::de::Error>(n: &serde_json::Number) -> Result<i64, E> {
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        // Below 2^63 exactly, so the conversion cannot saturate.
+        Some(f)
+            if f.fract() == 0.0
+                && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) =>
+        {
+            Ok(f as i64)
+        }
+        _ => Err(E::custom(format!(
+            "invalid value: {n}, expected a whole number between {} and {}",
+            i64::MIN,
+            i64::MAX
+        ))),
+    }
+}
+
 /// Distinguishes an absent field (no change) from `null` (clear it).
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -126,20 +166,20 @@ fn not_null<T>(value: Option<T>) -> Result<T, String> {
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
-    /// A new target URL (cannot be `null`).
+    /// A new target (cannot be `null`).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     pub url: Option<Option<String>>,
-    /// A new expiry; `null` removes it.
+    /// A new expiry, later than the time of the request; `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<String>>,
     /// A new click cap; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub max_clicks: Option<Option<i64>>,
     /// 301, 302, 307 or 308 (cannot be `null`).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present_whole")]
     #[schema(value_type = i64)]
     pub redirect_status: Option<Option<i64>>,
 }
@@ -221,6 +261,33 @@ mod tests {
             fields(body.validate(&rules(), 0).unwrap_err()),
             ["url", "ttl"]
         );
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let body: CreateBody =
+            serde_json::from_str(r#"{"ttl": 60.0, "max_clicks": 3, "redirect_status": 3.01e2}"#)
+                .unwrap();
+        assert_eq!(
+            (body.ttl, body.max_clicks, body.redirect_status),
+            (Some(60), Some(3), Some(301))
+        );
+        for bad in [
+            r#"{"ttl": 1.5}"#,
+            r#"{"max_clicks": 1e300}"#,
+            r#"{"ttl": "5"}"#,
+            r#"{"ttl": 9.3e18}"#,
+        ] {
+            assert!(serde_json::from_str::<CreateBody>(bad).is_err(), "{bad}");
+        }
+        let patch: PatchBody =
+            serde_json::from_str(r#"{"max_clicks": 2.0, "redirect_status": 308.0}"#).unwrap();
+        assert_eq!(
+            (patch.max_clicks, patch.redirect_status),
+            (Some(Some(2)), Some(Some(308)))
+        );
+        let cleared: PatchBody = serde_json::from_str(r#"{"max_clicks": null}"#).unwrap();
+        assert_eq!(cleared.max_clicks, Some(None));
     }
 
     #[test]

@@ -1,21 +1,30 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations, and
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and
+//! completed by [`apply_contract`] with what annotations cannot say, and
 //! Swagger UI served from assets compiled into the binary (no CDN).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use axum::extract::Path;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde_json::Value;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{health, links, prometheus, redirect};
+mod contract;
+mod patterns;
+
+use super::{health, links, prometheus, redirect, AppState};
+use crate::domain::{OwnHost, UrlPolicy};
 use crate::error::{AppError, FieldError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
 use crate::links::view::LinkView;
+use contract::apply_contract;
 
 /// The API description every client and the fuzzer in CI work from.
 #[derive(OpenApi)]
@@ -59,12 +68,26 @@ use crate::links::view::LinkView;
 )]
 pub struct ApiDoc;
 
-/// The document as served, rendered once.
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
-});
+/// The document as served: utoipa's output with [`apply_contract`] on top.
+/// It depends on the configuration only through the URL rules (the length
+/// limit and the service's own hosts), so it is rendered once per rules.
+fn document(policy: &UrlPolicy) -> Bytes {
+    static GENERATED: LazyLock<Value> =
+        LazyLock::new(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default());
+    type Rendered = (usize, Vec<OwnHost>, Bytes);
+    static RENDERED: Mutex<Option<Rendered>> = Mutex::new(None);
+    let mut rendered = RENDERED.lock();
+    if let Some((max_len, own_hosts, json)) = rendered.as_ref() {
+        if *max_len == policy.max_len && *own_hosts == policy.own_hosts {
+            return json.clone();
+        }
+    }
+    let mut doc = GENERATED.clone();
+    apply_contract(&mut doc, policy);
+    let json = Bytes::from(serde_json::to_vec_pretty(&doc).unwrap_or_else(|_| b"{}".to_vec()));
+    *rendered = Some((policy.max_len, policy.own_hosts.clone(), json.clone()));
+    json
+}
 
 struct BearerAuth;
 
@@ -180,9 +203,10 @@ fn rate_limit_headers(mut response: utoipa::openapi::Response) -> utoipa::openap
 /// The OpenAPI document.
 #[utoipa::path(get, path = "/api-docs/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
-pub async fn openapi_json() -> Response {
+pub async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
     let json = HeaderValue::from_static("application/json");
-    ([(header::CONTENT_TYPE, json)], DOCUMENT.as_str()).into_response()
+    let body = document(&state.links.rules().policy);
+    ([(header::CONTENT_TYPE, json)], body).into_response()
 }
 
 /// Swagger UI for the document above.
@@ -200,23 +224,23 @@ pub async fn docs_asset(Path(file): Path<String>) -> Response {
 fn asset(file: &str) -> Response {
     let (body, content_type): (&'static [u8], &'static str) = match file {
         "index.html" => (
-            include_bytes!("../../assets/swagger-ui/index.html"),
+            include_bytes!("../../../assets/swagger-ui/index.html"),
             "text/html; charset=utf-8",
         ),
         "swagger-ui.css" => (
-            include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+            include_bytes!("../../../assets/swagger-ui/swagger-ui.css"),
             "text/css; charset=utf-8",
         ),
         "swagger-ui-bundle.js" => (
-            include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+            include_bytes!("../../../assets/swagger-ui/swagger-ui-bundle.js"),
             "text/javascript; charset=utf-8",
         ),
         "swagger-initializer.js" => (
-            include_bytes!("../../assets/swagger-ui/swagger-initializer.js"),
+            include_bytes!("../../../assets/swagger-ui/swagger-initializer.js"),
             "text/javascript; charset=utf-8",
         ),
         "favicon-32x32.png" => (
-            include_bytes!("../../assets/swagger-ui/favicon-32x32.png"),
+            include_bytes!("../../../assets/swagger-ui/favicon-32x32.png"),
             "image/png",
         ),
         _ => return AppError::NotFound("no such docs file".to_owned()).into_response(),
