@@ -128,6 +128,9 @@ fn present_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>,
     whole(d).map(Some)
 }
 
+/// 2^63, the first float past `i64::MAX`.
+const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+
 fn whole_number<E: serde::de::Error>(n: &serde_json::Number) -> Result<i64, E> {
     if let Some(i) = n.as_i64() {
         return Ok(i);
@@ -136,7 +139,7 @@ fn whole_number<E: serde::de::Error>(n: &serde_json::Number) -> Result<i64, E> {
         // Below 2^63 exactly, so the conversion cannot saturate.
         Some(f)
             if f.fract() == 0.0
-                && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) =>
+                && (-TWO_TO_63..TWO_TO_63).contains(&f) =>
         {
             Ok(f as i64)
         }
