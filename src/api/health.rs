@@ -32,8 +32,8 @@ pub async fn healthz() -> Json<Value> {
     live().await
 }
 
-/// Readiness: 200 when the store answers in time, 503 with a body naming
-/// it when not. Redis, when configured, is checked too and named in the
+/// Readiness: 200 when the store answers in time and the tasks that write
+/// creates and capped clicks run, 503 with a body naming what failed. Redis, when configured, is checked too and named in the
 /// body, but a Redis failure alone keeps the instance ready: shorty works
 /// without Redis, and taking every instance out of the load balancer
 /// because the shared cache is down would turn a slowdown into an outage.
@@ -74,11 +74,21 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Valu
         body["checks"]["redis"] = Value::String(redis);
         body["checks"]["invalidation"] = json!(invalidation);
     }
-    if store == "ok" {
+    let writers = state.links.writers_running();
+    if !writers {
+        // A bug, not an outage: say so loudly (and to error reporting).
+        tracing::error!("a writer task has stopped; creates or capped clicks cannot be written");
+    }
+    body["checks"]["writers"] = json!(if writers { "ok" } else { "stopped" });
+    let failed: Vec<&str> = [("store", store != "ok"), ("writers", !writers)]
+        .into_iter()
+        .filter_map(|(name, bad)| bad.then_some(name))
+        .collect();
+    if failed.is_empty() {
         (StatusCode::OK, Json(body))
     } else {
         body["status"] = json!("not ready");
-        body["failed"] = json!(["store"]);
+        body["failed"] = json!(failed);
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     }
 }

@@ -52,7 +52,7 @@ pub async fn create(
         metrics.record_links_created(1);
     }
     let location = format!("/api/v1/links/{}", record.code);
-    let view = state.links.view(&record);
+    let view = state.links.view_created(&record);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -131,7 +131,7 @@ pub async fn create_batch(
             match outcome.await {
                 Ok(record) => BatchItem::Created {
                     status: 201,
-                    link: state.links.view(&record),
+                    link: state.links.view_created(&record),
                 },
                 Err(e) => BatchItem::failed(e),
             }
@@ -182,7 +182,7 @@ pub async fn list(
         Some(last) if records.len() == limit as usize => Some(encode_cursor(last.id)),
         _ => None,
     };
-    let items: Vec<LinkView> = records.iter().map(|r| state.links.view(r)).collect();
+    let items = state.links.views(&records);
     Ok(Json(LinkPage { items, next_cursor }))
 }
 

@@ -27,8 +27,8 @@ pub async fn export(links: &LinkService) -> anyhow::Result<u64> {
     let mut written = 0u64;
     loop {
         let page = links.list(after, CHUNK as u32, Order::OldestFirst).await?;
-        for record in &page {
-            serde_json::to_writer(&mut out, &links.view(record))?;
+        for view in links.views(&page) {
+            serde_json::to_writer(&mut out, &view)?;
             out.write_all(b"\n")?;
             written += 1;
             if written.is_multiple_of(REPORT_EVERY) {

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use ahash::RandomState;
 use parking_lot::Mutex;
 
+use super::view::now_ms;
 use crate::per_thread::{my_slot, Padded, SLOTS};
-use crate::store::{Store, StoreError};
-
-/// Longest a capped link's click waits for buffered clicks to be written.
-pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+use crate::store::{ClickBatch, Store, StoreError};
 
 type Counts = HashMap<i64, i64, RandomState>;
 
@@ -36,14 +34,25 @@ impl Shard {
     }
 }
 
+/// A flush that was taken from the shards but is not known to be written.
+/// It is retried, with the same id, before anything else is written.
+struct Unwritten {
+    id: i64,
+    counts: Vec<(i64, i64)>,
+}
+
 /// Clicks seen but not yet written to the store, by link id. Each thread
 /// counts into its own shard ([`crate::per_thread`]), so the serving threads
 /// never wait on each other's lock.
+///
+/// Every flush is written with an id of its own ([`ClickBatch`]). When a
+/// write fails, even one that may have committed after this side stopped
+/// waiting, the same batch is retried with the same id, and the store
+/// skips a batch it already has: so a click is written exactly once.
 pub struct ClickBuffer {
     shards: [Padded<Mutex<Shard>>; SLOTS],
-    /// Held from taking a batch until it is committed or restored, so a
-    /// caller that must see every click in the store (a capped link) can
-    /// wait for a flush in progress.
+    unwritten: Mutex<Option<Unwritten>>,
+    /// Held while a batch is being written, so flushes run one at a time.
     flushing: tokio::sync::Mutex<()>,
 }
 
@@ -51,6 +60,7 @@ impl Default for ClickBuffer {
     fn default() -> Self {
         ClickBuffer {
             shards: std::array::from_fn(|_| Padded::default()),
+            unwritten: Mutex::new(None),
             flushing: tokio::sync::Mutex::new(()),
         }
     }
@@ -66,36 +76,49 @@ impl ClickBuffer {
         shard.log.push(link_id);
     }
 
-    fn add(&self, link_id: i64, n: i64) {
-        *self.shards[my_slot()]
-            .0
-            .lock()
-            .counts
-            .entry(link_id)
-            .or_insert(0) += n;
-    }
-
     /// Clicks on a link that are not in the store yet.
     pub fn pending_for(&self, link_id: i64) -> i64 {
-        self.shards
-            .iter()
-            .map(|s| {
-                let shard = s.0.lock();
-                let logged = shard.log.iter().filter(|id| **id == link_id).count();
-                shard.counts.get(&link_id).copied().unwrap_or(0) + logged as i64
-            })
-            .sum()
+        self.pending_for_each(&[link_id])[0]
+    }
+
+    /// Clicks not in the store yet, for each of `link_ids`, in one pass:
+    /// each shard's log is summed into its counts once (the work a flush
+    /// would do), after which every id is one lookup.
+    pub fn pending_for_each(&self, link_ids: &[i64]) -> Vec<i64> {
+        let mut pending = vec![0; link_ids.len()];
+        for shard in &self.shards {
+            let mut shard = shard.0.lock();
+            shard.fold_log();
+            for (total, id) in pending.iter_mut().zip(link_ids) {
+                *total += shard.counts.get(id).copied().unwrap_or(0);
+            }
+        }
+        if let Some(batch) = &*self.unwritten.lock() {
+            for (total, id) in pending.iter_mut().zip(link_ids) {
+                if let Ok(at) = batch.counts.binary_search_by_key(id, |(id, _)| *id) {
+                    *total += batch.counts[at].1;
+                }
+            }
+        }
+        pending
     }
 
     /// Total clicks waiting to be written.
     pub fn pending_total(&self) -> i64 {
-        self.shards
+        let buffered: i64 = self
+            .shards
             .iter()
             .map(|s| {
                 let shard = s.0.lock();
                 shard.counts.values().sum::<i64>() + shard.log.len() as i64
             })
-            .sum()
+            .sum();
+        let unwritten = self
+            .unwritten
+            .lock()
+            .as_ref()
+            .map_or(0, |b| b.counts.iter().map(|(_, n)| n).sum());
+        buffered + unwritten
     }
 
     /// Takes every buffered count, one entry per link, sorted by link id:
@@ -121,22 +144,9 @@ impl ClickBuffer {
         all
     }
 
-    /// Takes the buffered clicks of one link.
-    fn take_one(&self, link_id: i64) -> i64 {
-        self.shards
-            .iter()
-            .map(|s| {
-                let mut shard = s.0.lock();
-                let before = shard.log.len();
-                shard.log.retain(|id| *id != link_id);
-                let logged = (before - shard.log.len()) as i64;
-                shard.counts.remove(&link_id).unwrap_or(0) + logged
-            })
-            .sum()
-    }
-
-    /// Writes everything buffered; on failure the counts go back into the
-    /// buffer so no click is lost. Returns how many clicks were written.
+    /// Writes everything buffered, after the batch a failed flush left
+    /// unwritten; returns how many clicks were written. On failure nothing
+    /// is lost: the batch is kept and retried first next time.
     ///
     /// The write runs in its own task, so a caller that is cancelled (a
     /// client hanging up) cannot drop a taken batch on the floor.
@@ -144,61 +154,38 @@ impl ClickBuffer {
         let (buffer, store) = (Arc::clone(self), Arc::clone(store));
         tokio::spawn(async move {
             let _flushing = buffer.flushing.lock().await;
-            buffer.write_pending(store.as_ref()).await
+            let mut written = 0;
+            let retry = buffer.unwritten.lock().take();
+            if let Some(batch) = retry {
+                written += buffer.write(store.as_ref(), batch).await?;
+            }
+            let counts = buffer.take_all();
+            if !counts.is_empty() {
+                let batch = Unwritten {
+                    id: rand::random::<i64>() & i64::MAX,
+                    counts,
+                };
+                written += buffer.write(store.as_ref(), batch).await?;
+            }
+            Ok(written)
         })
         .await
         .map_err(|e| StoreError::Other(format!("click flush task failed: {e}")))?
     }
 
-    /// Makes sure every click on `link_id` seen so far is in the store:
-    /// waits for a flush in progress (which may hold some of them), then
-    /// writes this link's buffered clicks on their own. Capped links call
-    /// this before counting a click in the store. Waits at most
-    /// [`SETTLE_WAIT`]; the write goes on in the background if the caller
-    /// stops waiting, so no click is lost either way.
-    pub async fn settle(
-        self: &Arc<Self>,
-        store: &Arc<dyn Store>,
-        link_id: i64,
-    ) -> Result<(), StoreError> {
-        if let Ok(_idle) = self.flushing.try_lock() {
-            if self.pending_for(link_id) == 0 {
-                return Ok(());
-            }
-        }
-        let (buffer, store) = (Arc::clone(self), Arc::clone(store));
-        let write = tokio::spawn(async move {
-            let _flushing = buffer.flushing.lock().await;
-            let n = buffer.take_one(link_id);
-            if n == 0 {
-                return Ok(());
-            }
-            let written = store.add_clicks(&[(link_id, n)]).await;
-            if written.is_err() {
-                buffer.add(link_id, n);
-            }
-            written
-        });
-        match tokio::time::timeout(SETTLE_WAIT, write).await {
-            Ok(Ok(written)) => written,
-            Ok(Err(e)) => Err(StoreError::Other(format!("click settle task failed: {e}"))),
-            Err(_) => Err(StoreError::Unavailable(
-                "buffered clicks could not be written in time".to_owned(),
-            )),
-        }
-    }
-
-    async fn write_pending(&self, store: &dyn Store) -> Result<i64, StoreError> {
-        let counts = self.take_all();
-        if counts.is_empty() {
-            return Ok(0);
-        }
-        match store.add_clicks(&counts).await {
-            Ok(()) => Ok(counts.iter().map(|(_, n)| n).sum()),
+    /// Writes one batch; on failure keeps it for the next flush.
+    async fn write(&self, store: &dyn Store, batch: Unwritten) -> Result<i64, StoreError> {
+        let written = store
+            .add_clicks(ClickBatch {
+                id: batch.id,
+                counts: &batch.counts,
+                now: now_ms(),
+            })
+            .await;
+        match written {
+            Ok(()) => Ok(batch.counts.iter().map(|(_, n)| n).sum()),
             Err(e) => {
-                for (id, n) in counts {
-                    self.add(id, n);
-                }
+                *self.unwritten.lock() = Some(batch);
                 Err(e)
             }
         }
@@ -234,25 +221,14 @@ mod tests {
     }
 
     #[test]
-    fn one_link_can_be_taken_alone() {
-        let buffer = ClickBuffer::default();
-        buffer.record(1);
-        buffer.record(2);
-        std::thread::scope(|s| {
-            s.spawn(|| buffer.record(1));
-        });
-        assert_eq!(buffer.take_one(1), 2);
-        assert_eq!(buffer.take_one(1), 0);
-        assert_eq!(buffer.take_all(), vec![(2, 1)]);
-    }
-
-    #[test]
     fn a_full_log_is_summed_and_nothing_is_lost() {
         let buffer = ClickBuffer::default();
         for i in 0..(LOG_CAP + 10) {
             buffer.record((i % 3) as i64);
         }
-        buffer.add(7, 5);
+        for _ in 0..5 {
+            buffer.record(7);
+        }
         let total = LOG_CAP as i64 + 10;
         assert_eq!(buffer.pending_total(), total + 5);
         assert_eq!(buffer.pending_for(0), (total + 2) / 3);

@@ -1,5 +1,10 @@
 //! Group commit: concurrent creates queue here and are written together in
 //! one transaction, so many requests share one fsync.
+//!
+//! The writer task must outlive any failure, or every create would fail
+//! until a restart: each transaction runs in a task of its own, so a panic
+//! in the store fails only that group (500), and readiness reports the
+//! writer should it ever stop anyway.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,6 +54,11 @@ impl GroupCommit {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Whether the writer task is still there to write.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// How many transactions and links the writer has committed.
     pub fn stats(&self) -> &CommitStats {
         &self.stats
@@ -75,13 +85,8 @@ async fn write_groups(
                 Err(_) => break,
             }
         }
-        let result = backoff
-            .run(async {
-                let result = store.insert_links(&links).await;
-                stats.transactions.fetch_add(1, Ordering::Relaxed);
-                result
-            })
-            .await;
+        let result = backoff.run(insert_apart(&store, &mut links)).await;
+        stats.transactions.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(ids) => {
                 stats.links.fetch_add(links.len() as u64, Ordering::Relaxed);
@@ -96,5 +101,27 @@ async fn write_groups(
             }
         }
         links.clear();
+    }
+}
+
+/// Inserts `links` in a task of its own, handing them back afterwards.
+async fn insert_apart(
+    store: &Arc<dyn Store>,
+    links: &mut Vec<NewLink>,
+) -> Result<Vec<Option<i64>>, StoreError> {
+    let (store, group) = (Arc::clone(store), std::mem::take(links));
+    let task = tokio::spawn(async move {
+        let result = store.insert_links(&group).await;
+        (group, result)
+    });
+    match task.await {
+        Ok((group, result)) => {
+            *links = group;
+            result
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a group commit failed unexpectedly; its creates get 500");
+            Err(StoreError::Other(format!("group commit failed: {e}")))
+        }
     }
 }

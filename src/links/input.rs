@@ -137,12 +137,7 @@ fn whole_number<E: serde::de::Error>(n: &serde_json::Number) -> Result<i64, E> {
     }
     match n.as_f64() {
         // Below 2^63 exactly, so the conversion cannot saturate.
-        Some(f)
-            if f.fract() == 0.0
-                && (-TWO_TO_63..TWO_TO_63).contains(&f) =>
-        {
-            Ok(f as i64)
-        }
+        Some(f) if f.fract() == 0.0 && (-TWO_TO_63..TWO_TO_63).contains(&f) => Ok(f as i64),
         _ => Err(E::custom(format!(
             "invalid value: {n}, expected a whole number between {} and {}",
             i64::MIN,

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod cache;
+pub mod capped;
 pub mod clicks;
 pub mod codes;
 pub mod generations;
@@ -21,6 +22,7 @@ use crate::redis_shared::{SharedEntry, SharedRedis};
 use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 
 use cache::{Cached, LinkCache, Target};
+use capped::CappedClicks;
 use clicks::ClickBuffer;
 use codes::CodeAllocator;
 use group_commit::{CommitStats, GroupCommit};
@@ -31,6 +33,10 @@ use view::{now_ms, rfc3339, LinkView};
 /// imported link already holds them. Each skip burns one counter value that
 /// is taken for good, so this bounds a pathological case, not a retry loop.
 const MAX_CODE_SKIPS: usize = 16;
+
+/// How long the ids of written click batches are kept: far longer than
+/// any retry of a failed flush takes.
+const CLICK_BATCH_IDS_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// Links purged per store statement.
 const PURGE_BATCH: u32 = 1000;
@@ -51,6 +57,7 @@ pub struct LinkService {
     cache: Arc<LinkCache>,
     redis: Option<Arc<SharedRedis>>,
     clicks: Arc<ClickBuffer>,
+    capped: CappedClicks,
     writer: GroupCommit,
     codes: CodeAllocator,
     rules: Rules,
@@ -70,12 +77,14 @@ impl LinkService {
         let generator = CodeGenerator::new(key, config.code_length);
         let redis = SharedRedis::new(config)?;
         let cache = Arc::new(LinkCache::new(config.cache_capacity));
+        let clicks = Arc::new(ClickBuffer::default());
         // Until the invalidation channel is subscribed, writes on other
         // instances cannot reach this cache.
         cache.set_degraded(redis.is_some());
         Ok(LinkService {
             cache,
-            clicks: Arc::default(),
+            capped: CappedClicks::start(Arc::clone(&store), Arc::clone(&clicks)),
+            clicks,
             writer: GroupCommit::start(Arc::clone(&store)),
             codes: CodeAllocator::new(generator, Arc::clone(&store), redis.clone()),
             redis,
@@ -119,6 +128,12 @@ impl LinkService {
     /// The shared Redis, when configured.
     pub fn redis(&self) -> Option<&Arc<SharedRedis>> {
         self.redis.as_ref()
+    }
+
+    /// Whether the tasks that write creates and capped clicks are running;
+    /// without them every create (or capped click) would fail.
+    pub fn writers_running(&self) -> bool {
+        self.writer.is_running() && self.capped.is_running()
     }
 
     /// Group-commit counters.
@@ -237,15 +252,14 @@ impl LinkService {
         Ok(value)
     }
 
-    /// Counts a click on a link with a click cap, atomically in the store;
-    /// `false` when the cap is used up (the link is then cached as gone).
+    /// Counts a click on a link with a click cap, durably, in a batch with
+    /// the capped clicks arriving meanwhile ([`capped`]); `false` when the
+    /// cap is used up (the link is then cached as gone).
     pub async fn take_capped_click(&self, target: &Target) -> Result<bool, AppError> {
-        // Clicks buffered before the link got its cap must count against it.
-        self.clicks.settle(&self.store, target.id).await?;
-        let epoch = self.cache.begin_load(&target.code);
-        let counted = self.store.consume_click(&target.code, now_ms()).await?;
+        let ticket = self.cache.begin_load(&target.code);
+        let counted = self.capped.take(&target.code, target.id).await?;
         if !counted {
-            self.cache.finish_load(&target.code, Cached::Gone, epoch);
+            self.cache.finish_load(&target.code, Cached::Gone, ticket);
         }
         Ok(counted)
     }
@@ -331,8 +345,11 @@ impl LinkService {
         self.store.list_links(after, limit, order).await
     }
 
-    /// Turns expired links into tombstones; returns how many.
+    /// Turns expired links into tombstones (and forgets old click batch
+    /// ids); returns how many links it purged.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let day_ago = now_ms() - CLICK_BATCH_IDS_KEPT_MS;
+        self.store.purge_click_batches(day_ago).await?;
         let mut total = 0;
         loop {
             let purged = self.store.purge_expired(now_ms(), PURGE_BATCH).await?;
@@ -345,6 +362,27 @@ impl LinkService {
 
     /// The public link object, including clicks not yet flushed.
     pub fn view(&self, r: &LinkRecord) -> LinkView {
+        self.view_with(r, self.clicks.pending_for(r.id))
+    }
+
+    /// [`LinkService::view`] of every record, the unflushed clicks found in
+    /// one pass over the click buffer for the whole page.
+    pub fn views(&self, records: &[LinkRecord]) -> Vec<LinkView> {
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        let pending = self.clicks.pending_for_each(&ids);
+        records
+            .iter()
+            .zip(pending)
+            .map(|(r, pending)| self.view_with(r, pending))
+            .collect()
+    }
+
+    /// The link object of a link just created, which has no clicks yet.
+    pub fn view_created(&self, r: &LinkRecord) -> LinkView {
+        self.view_with(r, 0)
+    }
+
+    fn view_with(&self, r: &LinkRecord, pending_clicks: i64) -> LinkView {
         LinkView {
             short_url: format!("{}/{}", self.base_url, r.code),
             code: r.code.clone(),
@@ -352,7 +390,7 @@ impl LinkService {
             created_at: Some(rfc3339(r.created_at)),
             expires_at: r.expires_at.map(rfc3339),
             max_clicks: r.max_clicks,
-            clicks: r.clicks + self.clicks.pending_for(r.id),
+            clicks: r.clicks + pending_clicks,
             redirect_status: Some(r.redirect_status as u16),
         }
     }

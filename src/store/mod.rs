@@ -2,7 +2,9 @@
 //! interchangeable; the backend is chosen by the `database_url` scheme.
 
 mod postgres;
+mod postgres_clicks;
 mod sqlite;
+mod sqlite_clicks;
 mod sqlite_lookup;
 pub mod timed;
 
@@ -80,6 +82,17 @@ impl CounterMarks {
     pub fn floor(&self) -> u64 {
         self.next.max(self.redis_high)
     }
+}
+
+/// One flush of the click buffer: an id that stays the same when the
+/// flush is retried, so it is never written twice, and its counts by link
+/// id, sorted.
+#[derive(Clone, Copy, Debug)]
+pub struct ClickBatch<'a> {
+    pub id: i64,
+    pub counts: &'a [(i64, i64)],
+    /// When it is written, in Unix milliseconds.
+    pub now: i64,
 }
 
 /// Store failures, split by what the caller should do about them.
@@ -168,12 +181,23 @@ pub trait Store: Send + Sync + 'static {
     /// Tombstones a live link; `false` if there was no live link.
     async fn delete_link(&self, code: &str, now: i64) -> Result<bool, StoreError>;
 
-    /// Atomically counts one click on a link with a click cap, if the cap,
-    /// expiry and deletion allow it; `false` means the link is used up.
-    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError>;
+    /// Counts clicks on links with a click cap, in one transaction: for
+    /// each `(code, wanted)`, as many of `wanted` as the cap has left (all
+    /// of them once the cap is gone), none for a deleted, expired or
+    /// unknown link. Returns how many were counted, per link, in order.
+    async fn consume_clicks(
+        &self,
+        wanted: &[(String, i64)],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError>;
 
-    /// Adds aggregated click counts, keyed by link id, in one transaction.
-    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError>;
+    /// Adds aggregated click counts, keyed by link id, in one transaction
+    /// that also records `batch`. A batch already recorded was written by
+    /// an earlier attempt (which then failed to say so), and is skipped.
+    async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError>;
+
+    /// Forgets the ids of click batches written before `before`.
+    async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError>;
 
     /// Reserves `count` values of the store's own code counter and returns
     /// the first one. The block always starts past every value Redis has

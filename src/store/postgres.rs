@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
+use super::postgres_clicks;
 use super::{
-    assign_ids, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    assign_ids, ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
     StoreOptions,
 };
 
@@ -30,14 +31,6 @@ const DEFAULT_POOL_SIZE: u32 = 16;
 /// How much longer than the client-side timeout the server lets a
 /// statement run before cancelling it.
 const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
-
-/// Click flushes run in the background and may be large (one row per
-/// link clicked since the last flush), so they get their own, longer
-/// bound, and are written in chunks within one transaction.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Rows per click-flush statement.
-const FLUSH_CHUNK: usize = 5000;
 
 /// PostgreSQL-backed [`Store`].
 pub struct PostgresStore {
@@ -203,54 +196,23 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError> {
-        // The row lock serializes concurrent clicks from every instance; a
-        // waiting UPDATE re-checks the cap against the committed count.
-        let query = sqlx::query(
-            "UPDATE links SET clicks = clicks + 1 \
-             WHERE code = $1 AND deleted_at IS NULL \
-               AND (expires_at IS NULL OR expires_at > $2) \
-               AND (max_clicks IS NULL OR max_clicks > clicks + COALESCE( \
-                 (SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0))",
-        )
-        .bind(code)
-        .bind(now);
-        let done = self.bounded(query.execute(&self.pool)).await?;
-        Ok(done.rows_affected() == 1)
+    async fn consume_clicks(
+        &self,
+        wanted: &[(String, i64)],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.bounded(postgres_clicks::consume(&self.pool, wanted, now))
+            .await
     }
 
-    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError> {
-        // Rows are locked in id order, so two instances flushing overlapping
-        // links cannot deadlock.
-        let mut sorted = counts.to_vec();
-        sorted.sort_unstable();
-        let flush = async {
-            let mut tx = self.pool.begin().await?;
-            let limit = format!(
-                "SET LOCAL statement_timeout = {}",
-                FLUSH_TIMEOUT.as_millis()
-            );
-            sqlx::query(&limit).execute(&mut *tx).await?;
-            for chunk in sorted.chunks(FLUSH_CHUNK) {
-                let (ids, clicks): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-                sqlx::query(
-                    "INSERT INTO link_clicks (link_id, clicks) \
-                     SELECT * FROM UNNEST($1::int8[], $2::int8[]) \
-                     ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
-                )
-                .bind(&ids)
-                .bind(&clicks)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await
-        };
-        match tokio::time::timeout(FLUSH_TIMEOUT + STATEMENT_TIMEOUT_MARGIN, flush).await {
-            Ok(done) => Ok(done?),
-            Err(_) => Err(StoreError::Unavailable(
-                "click flush did not finish in time".to_owned(),
-            )),
-        }
+    async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError> {
+        let limit = postgres_clicks::FLUSH_TIMEOUT + STATEMENT_TIMEOUT_MARGIN;
+        postgres_clicks::add(&self.pool, batch, limit).await
+    }
+
+    async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {
+        self.bounded(postgres_clicks::purge_batches(&self.pool, before))
+            .await
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {

@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
+use super::sqlite_clicks::{self, ROWS_PER_STATEMENT};
 use super::sqlite_lookup::InlineLookup;
 use super::{
-    assign_ids, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    assign_ids, ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
     StoreOptions,
 };
 
@@ -72,10 +73,6 @@ impl SqliteStore {
         })
     }
 }
-
-/// Rows per multi-row statement: few enough to stay far below SQLite's
-/// bound-parameter limit, many enough to amortize the per-statement cost.
-const ROWS_PER_STATEMENT: usize = 500;
 
 /// WAL pages after which a commit copies the WAL back into the database
 /// (SQLite's default is 1,000). A click flush under random traffic over a
@@ -201,35 +198,20 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE links SET clicks = clicks + 1 \
-             WHERE code = ? AND deleted_at IS NULL \
-               AND (expires_at IS NULL OR expires_at > ?) \
-               AND (max_clicks IS NULL OR max_clicks > clicks + COALESCE( \
-                 (SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0))",
-        )
-        .bind(code)
-        .bind(now)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    async fn consume_clicks(
+        &self,
+        wanted: &[(String, i64)],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        sqlite_clicks::consume(&self.write, wanted, now).await
     }
 
-    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-            let mut upsert = QueryBuilder::new("INSERT INTO link_clicks (link_id, clicks) ");
-            upsert.push_values(chunk, |mut row, (id, n)| {
-                row.push_bind(id).push_bind(n);
-            });
-            upsert.push(
-                " ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
-            );
-            upsert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError> {
+        sqlite_clicks::add(&self.write, batch).await
+    }
+
+    async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {
+        sqlite_clicks::purge_batches(&self.write, before).await
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+use super::{ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
 use crate::telemetry::metrics::Metrics;
 
 /// Times the calls of the store it wraps.
@@ -24,7 +24,7 @@ impl TimedStore {
 }
 
 /// The `op` label of every timed call, registered at zero on startup.
-pub const OPS: [&str; 12] = [
+pub const OPS: [&str; 13] = [
     "insert_links",
     "get_link",
     "list_links",
@@ -36,6 +36,7 @@ pub const OPS: [&str; 12] = [
     "counter_floor",
     "record_redis_block",
     "purge_expired",
+    "purge_click_batches",
     "ping",
 ];
 
@@ -87,12 +88,28 @@ impl Store for TimedStore {
         timed!(self, "delete_link", self.inner.delete_link(code, now))
     }
 
-    async fn consume_click(&self, code: &str, now: i64) -> Result<bool, StoreError> {
-        timed!(self, "consume_click", self.inner.consume_click(code, now))
+    async fn consume_clicks(
+        &self,
+        wanted: &[(String, i64)],
+        now: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        timed!(
+            self,
+            "consume_click",
+            self.inner.consume_clicks(wanted, now)
+        )
     }
 
-    async fn add_clicks(&self, counts: &[(i64, i64)]) -> Result<(), StoreError> {
-        timed!(self, "add_clicks", self.inner.add_clicks(counts))
+    async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError> {
+        timed!(self, "add_clicks", self.inner.add_clicks(batch))
+    }
+
+    async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {
+        timed!(
+            self,
+            "purge_click_batches",
+            self.inner.purge_click_batches(before)
+        )
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {

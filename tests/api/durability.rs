@@ -8,7 +8,13 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
 
+use shorty::config::{Config, ConfigLayer};
+use shorty::error::AppError;
+use shorty::links::input::CreateBody;
+use shorty::links::LinkService;
+
 use crate::backend::{Backend, TestDb};
+use crate::faulty_store::{Fault, Faulty};
 use crate::helpers::{code_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -72,4 +78,36 @@ async fn expired_links_are_purged_to_tombstones() {
         .create_link(json!({ "url": "https://example.com/", "alias": short }))
         .await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_panic_in_the_store_fails_one_group_of_creates_and_the_writer_goes_on() {
+    let db = TestDb::fresh();
+    let real = shorty::store::connect(&db.url, &Default::default())
+        .await
+        .unwrap();
+    real.migrate().await.unwrap();
+    let store = Faulty::wrap(real, Fault::PanicOnInsert);
+    let mut layer = ConfigLayer {
+        base_url: Some("https://sho.rt".into()),
+        ..ConfigLayer::default()
+    };
+    layer.listen = Some("127.0.0.1:0".into());
+    let config = Config::resolve(layer).unwrap();
+    let links = LinkService::start(&config, store).await.unwrap();
+    let spec = || {
+        CreateBody {
+            url: Some("https://example.com/after-a-panic".into()),
+            ..CreateBody::default()
+        }
+        .validate(links.rules(), 0)
+        .unwrap()
+    };
+    let first = links.create(spec()).await;
+    assert!(matches!(first, Err(AppError::Internal(_))), "{first:?}");
+    assert!(links.writers_running());
+    for _ in 0..3 {
+        let created = links.create(spec()).await.unwrap();
+        assert!(links.get(&created.code).await.is_ok());
+    }
 }

@@ -14,6 +14,7 @@ mod degradation;
 mod docs;
 mod durability;
 mod errors;
+mod faulty_store;
 mod helpers;
 mod lifecycle;
 mod links;

@@ -1,0 +1,91 @@
+//! Click writes on SQLite: flushed batches and capped links' clicks, each a
+//! transaction on the single writer connection.
+
+use sqlx::{QueryBuilder, SqlitePool};
+
+use super::{ClickBatch, StoreError};
+
+/// Rows per multi-row statement, far below SQLite's bound-parameter limit.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// A link's clicks: `links.clicks` (capped links, imports) plus what
+/// flushes added to `link_clicks`.
+const TOTAL: &str =
+    "clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0)";
+
+/// Writes `batch` unless its id shows an earlier attempt already did.
+pub async fn add(write: &SqlitePool, batch: ClickBatch<'_>) -> Result<(), StoreError> {
+    let mut tx = write.begin().await?;
+    let recorded = sqlx::query(
+        "INSERT INTO click_batches (id, written_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(batch.id)
+    .bind(batch.now)
+    .execute(&mut *tx)
+    .await?;
+    if recorded.rows_affected() == 0 {
+        tracing::info!(
+            batch = batch.id,
+            "click batch already written by an earlier attempt; not adding it again"
+        );
+        return Ok(());
+    }
+    for chunk in batch.counts.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = QueryBuilder::new("INSERT INTO link_clicks (link_id, clicks) ");
+        upsert.push_values(chunk, |mut row, (id, n)| {
+            row.push_bind(id).push_bind(n);
+        });
+        upsert.push(
+            " ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
+        );
+        upsert.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Counts what each capped link's cap allows of the clicks wanted. The
+/// writer connection is the only one, so nothing runs between a link's
+/// read and its update.
+pub async fn consume(
+    write: &SqlitePool,
+    wanted: &[(String, i64)],
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let mut tx = write.begin().await?;
+    let mut granted = Vec::with_capacity(wanted.len());
+    for (code, n) in wanted {
+        let left: Option<(i64, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT id, max_clicks - ({TOTAL}) FROM links \
+             WHERE code = ? AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+        ))
+        .bind(code)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let count = match left {
+            Some((_, Some(left))) => (*n).min(left.max(0)),
+            Some((_, None)) => *n,
+            None => 0,
+        };
+        if let (Some((id, _)), true) = (left, count > 0) {
+            sqlx::query("UPDATE links SET clicks = clicks + ? WHERE id = ?")
+                .bind(count)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        granted.push(count);
+    }
+    tx.commit().await?;
+    Ok(granted)
+}
+
+/// Drops the ids of batches written before `before`.
+pub async fn purge_batches(write: &SqlitePool, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM click_batches WHERE written_at < ?")
+        .bind(before)
+        .execute(write)
+        .await?;
+    Ok(done.rows_affected())
+}
