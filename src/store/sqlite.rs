@@ -134,7 +134,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
-        self.lookup.get_link(code)
+        self.lookup.get_link(code).await
     }
 
     async fn list_links(
