@@ -72,15 +72,30 @@ pub fn method_label(method: &Method) -> &'static str {
 /// The `status` label: the statuses shorty answers with by number, any
 /// other by its class (`5xx`), so the set of values is fixed.
 pub fn status_label(status: u16) -> &'static str {
-    const SENT: [&str; 23] = [
-        "200", "201", "204", "301", "302", "307", "308", "400", "401", "403", "404", "405", "408",
-        "409", "410", "413", "415", "422", "429", "431", "500", "501", "503",
-    ];
-    let text = status.to_string();
-    if let Some(label) = SENT.iter().find(|s| **s == text) {
-        return label;
-    }
     match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        301 => "301",
+        302 => "302",
+        307 => "307",
+        308 => "308",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        410 => "410",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        501 => "501",
+        503 => "503",
         100..=199 => "1xx",
         200..=299 => "2xx",
         300..=399 => "3xx",
