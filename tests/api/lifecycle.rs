@@ -264,3 +264,52 @@ async fn sigint_also_shuts_down_gracefully() {
     assert_eq!(status.code(), Some(0), "exit status {status}");
     assert_eq!(get_link(&db_url, &code)["clicks"], 1, "click not flushed");
 }
+
+#[tokio::test]
+async fn clicks_are_exact_across_a_graceful_stop_under_load() {
+    let db = TestDb::fresh();
+    let db_url = db.url.clone();
+    let mut server = ShortyProcess::start(&db_url, &[]);
+    let setup = client();
+    let plain = create(&setup, &server, "https://example.com/load").await;
+    let capped = setup
+        .post(format!("{}/api/v1/links", server.address()))
+        .json(&json!({ "url": "https://example.com/capped-load", "max_clicks": 100_000 }))
+        .send()
+        .await
+        .unwrap();
+    let capped: Value = capped.json().await.unwrap();
+    let capped = capped["code"].as_str().unwrap().to_owned();
+    // A stalled request keeps the drain going until its deadline, so the
+    // stop ends with the remaining connections dropped.
+    let (_stalled, _rest) = half_sent_create(server.port, "https://example.com/never").await;
+
+    // Eight clients, each on connections of its own, click until the server
+    // stops answering; only the redirects they receive count.
+    let mut clients = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let url = format!("{}/{}", server.address(), if n % 2 == 0 { &plain } else { &capped });
+        clients.spawn(async move {
+            let client = client();
+            let mut received = 0u64;
+            while let Ok(response) = client.get(&url).send().await {
+                if response.status() != StatusCode::FOUND {
+                    break;
+                }
+                received += 1;
+            }
+            (n % 2, received)
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.signal("TERM");
+    let status = server.wait_exit(STOP_WITHIN).expect("exited within 10 s");
+    assert_eq!(status.code(), Some(0), "exit status {status}");
+    let mut received = [0u64; 2];
+    for (kind, n) in clients.join_all().await {
+        received[kind] += n;
+    }
+    assert!(received.iter().all(|n| *n > 0), "{received:?}");
+    assert_eq!(get_link(&db_url, &plain)["clicks"], received[0], "plain link");
+    assert_eq!(get_link(&db_url, &capped)["clicks"], received[1], "capped link");
+}
