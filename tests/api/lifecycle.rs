@@ -288,7 +288,11 @@ async fn clicks_are_exact_across_a_graceful_stop_under_load() {
     // stops answering; only the redirects they receive count.
     let mut clients = tokio::task::JoinSet::new();
     for n in 0..8 {
-        let url = format!("{}/{}", server.address(), if n % 2 == 0 { &plain } else { &capped });
+        let url = format!(
+            "{}/{}",
+            server.address(),
+            if n % 2 == 0 { &plain } else { &capped }
+        );
         clients.spawn(async move {
             let client = client();
             let mut received = 0u64;
@@ -310,6 +314,14 @@ async fn clicks_are_exact_across_a_graceful_stop_under_load() {
         received[kind] += n;
     }
     assert!(received.iter().all(|n| *n > 0), "{received:?}");
-    assert_eq!(get_link(&db_url, &plain)["clicks"], received[0], "plain link");
-    assert_eq!(get_link(&db_url, &capped)["clicks"], received[1], "capped link");
+    assert_eq!(
+        get_link(&db_url, &plain)["clicks"],
+        received[0],
+        "plain link"
+    );
+    assert_eq!(
+        get_link(&db_url, &capped)["clicks"],
+        received[1],
+        "capped link"
+    );
 }
