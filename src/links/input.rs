@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
+use crate::config::Config;
 use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, TargetUrl, UrlPolicy};
 use crate::error::{AppError, FieldError};
 use crate::store::LinkPatch;
@@ -11,6 +12,28 @@ use crate::store::LinkPatch;
 pub struct Rules {
     pub policy: UrlPolicy,
     pub default_status: RedirectStatus,
+}
+
+impl Rules {
+    /// The rules `config` sets: URL length, blocklist (read from its file),
+    /// the names this service answers to (`base_url`'s host, `own_hosts`,
+    /// the listen address) and the default redirect status.
+    pub fn from_config(config: &Config) -> Result<Rules, String> {
+        let blocklist = match &config.blocklist {
+            Some(path) => UrlPolicy::read_blocklist(path)?,
+            None => Vec::new(),
+        };
+        let own_hosts = config
+            .own_hosts
+            .iter()
+            .map(String::as_str)
+            .chain([config.listen.as_str()]);
+        Ok(Rules {
+            policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist)
+                .with_own_hosts(own_hosts)?,
+            default_status: config.redirect_status,
+        })
+    }
 }
 
 /// Collects field errors so a client learns about every bad field at once.

@@ -9,14 +9,14 @@ pub mod codes;
 pub mod generations;
 pub mod group_commit;
 pub mod input;
+pub mod lookup;
 pub mod view;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::domain::{CodeGenerator, UrlPolicy};
+use crate::domain::CodeGenerator;
 use crate::error::AppError;
 use crate::redis_shared::{SharedEntry, SharedRedis};
 use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
@@ -27,7 +27,8 @@ use clicks::ClickBuffer;
 use codes::CodeAllocator;
 use group_commit::{CommitStats, GroupCommit};
 use input::{NewLinkSpec, Rules};
-use view::{now_ms, rfc3339, LinkView};
+use lookup::Lookups;
+use view::{now_ms, LinkView};
 
 /// How many generated codes a create may skip because an alias or an
 /// imported link already holds them. Each skip burns one counter value that
@@ -41,16 +42,6 @@ const CLICK_BATCH_IDS_KEPT_MS: i64 = 24 * 3600 * 1000;
 /// Links purged per store statement.
 const PURGE_BATCH: u32 = 1000;
 
-/// Every name this service answers to beyond `base_url`'s host (the
-/// `own_hosts` setting and the listen address), for the loop check.
-fn own_hosts(config: &Config) -> impl Iterator<Item = &str> {
-    config
-        .own_hosts
-        .iter()
-        .map(String::as_str)
-        .chain([config.listen.as_str()])
-}
-
 /// Shared link logic; one per process.
 pub struct LinkService {
     store: Arc<dyn Store>,
@@ -62,17 +53,13 @@ pub struct LinkService {
     codes: CodeAllocator,
     rules: Rules,
     base_url: String,
-    /// Shared-cache lookups that found the link, and that did not.
-    redis_lookups: [AtomicU64; 2],
+    lookups: Lookups,
 }
 
 impl LinkService {
     /// Loads the code key and blocklist and starts the group-commit writer.
     pub async fn start(config: &Config, store: Arc<dyn Store>) -> Result<LinkService, String> {
-        let blocklist = match &config.blocklist {
-            Some(path) => UrlPolicy::read_blocklist(path)?,
-            None => Vec::new(),
-        };
+        let rules = Rules::from_config(config)?;
         let key = store.code_key().await.map_err(|e| e.to_string())?;
         let generator = CodeGenerator::new(key, config.code_length);
         let redis = SharedRedis::new(config)?;
@@ -82,20 +69,16 @@ impl LinkService {
         // instances cannot reach this cache.
         cache.set_degraded(redis.is_some());
         Ok(LinkService {
+            lookups: Lookups::new(Arc::clone(&store), Arc::clone(&cache), redis.clone()),
             cache,
             capped: CappedClicks::start(Arc::clone(&store), Arc::clone(&clicks)),
             clicks,
             writer: GroupCommit::start(Arc::clone(&store)),
             codes: CodeAllocator::new(generator, Arc::clone(&store), redis.clone()),
             redis,
-            rules: Rules {
-                policy: UrlPolicy::new(config.max_url_length, &config.base_url, blocklist)
-                    .with_own_hosts(own_hosts(config))?,
-                default_status: config.redirect_status,
-            },
+            rules,
             base_url: config.base_url.as_str().trim_end_matches('/').to_owned(),
             store,
-            redis_lookups: Default::default(),
         })
     }
 
@@ -116,8 +99,17 @@ impl LinkService {
 
     /// Shared-cache (Redis) hits and misses so far, for `/metrics`.
     pub fn redis_hits_and_misses(&self) -> (u64, u64) {
-        let [hits, misses] = &self.redis_lookups;
-        (hits.load(Ordering::Relaxed), misses.load(Ordering::Relaxed))
+        self.lookups.redis_hits_and_misses()
+    }
+
+    /// What a code points at: cache, Redis, store ([`lookup`]).
+    pub async fn resolve(&self, code: &str) -> Result<Cached, AppError> {
+        self.lookups.resolve(code).await
+    }
+
+    /// A cached link the redirect fast path may answer alone, if any.
+    pub fn cached_plain_target(&self, code: &str, now: Instant) -> Option<Arc<Target>> {
+        self.lookups.cached_plain_target(code, now)
     }
 
     /// The local cache, for the invalidation subscriber.
@@ -228,30 +220,6 @@ impl LinkService {
         Ok(ids)
     }
 
-    /// What a code points at, from the cache or else the store.
-    pub async fn resolve(&self, code: &str) -> Result<Cached, AppError> {
-        if let Some(hit) = self.cache.get(code) {
-            return Ok(hit);
-        }
-        let epoch = self.cache.begin_load(code);
-        if let Some(redis) = &self.redis {
-            if let Ok(Some(entry)) = redis.get_link(code).await {
-                self.redis_lookups[0].fetch_add(1, Ordering::Relaxed);
-                let value = Cached::from_record(Some(&entry.into_record(code)));
-                self.cache.finish_load(code, value.clone(), epoch);
-                return Ok(value);
-            }
-            self.redis_lookups[1].fetch_add(1, Ordering::Relaxed);
-        }
-        let record = self.store.get_link(code).await?;
-        let value = Cached::from_record(record.as_ref());
-        self.cache.finish_load(code, value.clone(), epoch);
-        if let (Some(redis), Some(record)) = (&self.redis, &record) {
-            redis.fill_in_background(code, SharedEntry::from_record(record));
-        }
-        Ok(value)
-    }
-
     /// Counts a click on a link with a click cap, durably, in a batch with
     /// the capped clicks arriving meanwhile ([`capped`]); `false` when the
     /// cap is used up (the link is then cached as gone).
@@ -271,18 +239,6 @@ impl LinkService {
             Cached::from_record(record.as_ref()),
             Cached::Live(_)
         ))
-    }
-
-    /// A cached live link that the redirect fast path may answer alone:
-    /// uncapped and not expired. Counts the cache hit only when found.
-    /// `now` is when the request started.
-    pub fn cached_plain_target(&self, code: &str, now: Instant) -> Option<Arc<Target>> {
-        let target = self.cache.peek_live(code, now)?;
-        if target.capped || target.is_expired() {
-            return None;
-        }
-        self.cache.record_hit();
-        Some(target)
     }
 
     /// Counts a click on an uncapped link, in memory.
@@ -383,15 +339,6 @@ impl LinkService {
     }
 
     fn view_with(&self, r: &LinkRecord, pending_clicks: i64) -> LinkView {
-        LinkView {
-            short_url: format!("{}/{}", self.base_url, r.code),
-            code: r.code.clone(),
-            url: r.url.clone(),
-            created_at: Some(rfc3339(r.created_at)),
-            expires_at: r.expires_at.map(rfc3339),
-            max_clicks: r.max_clicks,
-            clicks: r.clicks + pending_clicks,
-            redirect_status: Some(r.redirect_status as u16),
-        }
+        LinkView::of(r, &self.base_url, pending_clicks)
     }
 }

@@ -3,6 +3,8 @@
 use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
+use crate::store::LinkRecord;
+
 /// The JSON link object from the spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +36,23 @@ pub struct LinkView {
     #[serde(default)]
     #[schema(value_type = u16, required = true, example = 302)]
     pub redirect_status: Option<u16>,
+}
+
+impl LinkView {
+    /// The object for `r` under `base_url`, with `pending_clicks` not yet
+    /// in the store added to its count.
+    pub fn of(r: &LinkRecord, base_url: &str, pending_clicks: i64) -> LinkView {
+        LinkView {
+            short_url: format!("{base_url}/{}", r.code),
+            code: r.code.clone(),
+            url: r.url.clone(),
+            created_at: Some(rfc3339(r.created_at)),
+            expires_at: r.expires_at.map(rfc3339),
+            max_clicks: r.max_clicks,
+            clicks: r.clicks + pending_clicks,
+            redirect_status: Some(r.redirect_status as u16),
+        }
+    }
 }
 
 /// Unix milliseconds as RFC 3339 in UTC, with fractions only when present.
