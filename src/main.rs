@@ -8,9 +8,9 @@ use shorty::telemetry;
 
 /// mimalloc instead of glibc's malloc: requests allocate on the HTTP
 /// threads and are often freed on others (the main runtime's Redis and
-/// store tasks), a pattern under which glibc's per-thread arenas kept
-/// gigabytes of freed memory (bench: VmRSS 3.5 GiB after warming 1M links
-/// through PostgreSQL and Redis, against 0.6 GiB without Redis).
+/// store tasks), a pattern under which glibc's per-thread arenas hold on
+/// to gigabytes of freed memory (BENCHMARKS.md: warming 1M links through
+/// PostgreSQL and Redis).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

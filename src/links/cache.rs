@@ -99,14 +99,11 @@ struct Slot {
 /// quick_cache's S3-FIFO policy (scan resistant: a small probation queue
 /// and a ghost list keep one-off lookups from evicting the hot set, the
 /// goal TinyLFU serves in moka). With a million links looked up at random,
-/// a lookup measured 0.6-0.7 µs against moka's 1.8-2.1 µs
-/// (`bench/cache-lookup`), and with moka the lookup was the largest
-/// user-space cost of a cached redirect (BENCHMARKS.md). Lifetimes are
-/// kept per entry, in the entry.
+/// its lookup costs about a third of moka's (`bench/cache-lookup`,
+/// BENCHMARKS.md). Lifetimes are kept per entry, in the entry.
 ///
 /// Keys are `CompactString`s, which keep codes of up to 24 bytes inside the
-/// entry. A boxed key sent every hit to a second allocation, a cache miss
-/// that the profile showed as `memcmp` (1% of the redirect benchmark).
+/// entry, so a hit reads no second allocation.
 pub struct LinkCache {
     entries: quick_cache::sync::Cache<CompactString, Slot, UnitWeighter, ahash::RandomState>,
     degraded: AtomicBool,

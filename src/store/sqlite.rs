@@ -76,11 +76,10 @@ impl SqliteStore {
 
 /// WAL pages after which a commit copies the WAL back into the database
 /// (SQLite's default is 1,000). A click flush under random traffic over a
-/// million links rewrites most of `link_clicks`, about 2,700 pages, so with
-/// the default every flush was followed by a checkpoint copying all of them
-/// again. At 16,384 pages (64 MiB of WAL) a checkpoint comes every few
-/// flushes and copies each page once; the SQLite thread's CPU in the
-/// redirect benchmark went from 6-7% to 4-5% of a core.
+/// million links rewrites most of `link_clicks`, about 2,700 pages; at
+/// 16,384 pages (64 MiB of WAL) a checkpoint comes every few flushes and
+/// copies each page once, where SQLite's default would copy them all after
+/// every flush (BENCHMARKS.md has what that costs).
 const WAL_CHECKPOINT_PAGES: &str = "16384";
 
 fn reader_count() -> u32 {

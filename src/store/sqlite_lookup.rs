@@ -3,9 +3,8 @@
 //! wait.
 //!
 //! A lookup against a memory-mapped WAL database takes a few microseconds,
-//! less than handing it to another thread and back (sqlx runs each SQLite
-//! statement on a worker thread of its own: cache-miss redirects ran at
-//! 0.14x nginx that way, see BENCHMARKS.md). But the serving threads each
+//! less than handing it to another thread and back (as sqlx does for each
+//! SQLite statement; BENCHMARKS.md has what that costs cache misses). But the serving threads each
 //! run one single-threaded runtime, so a lookup that waited there (for a
 //! lock, or to open a connection) would stall every cached redirect on
 //! that thread. So the inline attempt never waits: its connections have no

@@ -1,10 +1,9 @@
 //! The redirect fast path's metrics, counted per thread.
 //!
-//! A cached redirect bumped three shared series (requests by status,
-//! redirects found, the latency histogram) and read-locked the series map:
-//! cache lines that every serving thread writes, moved between cores on
-//! each request. The fast path counts into its own thread's slot instead
-//! ([`crate::per_thread`]); [`RedirectTally::take_new`] gathers what is new
+//! Bumping the shared series (requests by status, redirects found, the
+//! latency histogram) would move cache lines that every serving thread
+//! writes between cores on each request. So the fast path counts into its
+//! own thread's slot ([`crate::per_thread`]); [`RedirectTally::take_new`] gathers what is new
 //! when `/metrics` is scraped or upkeep runs, and the registry gets it
 //! then. Latency is kept per histogram bucket as a count and a sum, so the
 //! published buckets, count and sum are exact.
