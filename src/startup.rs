@@ -44,8 +44,11 @@ pub const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// A bound, ready-to-run server.
 pub struct Application {
-    config: Config,
     listeners: Vec<std::net::TcpListener>,
+    /// Bounds on the main listener's connections, and on the metrics
+    /// listener's (the same timeouts, a cap of its own).
+    limits: ConnectionLimits,
+    metrics_limits: ConnectionLimits,
     metrics_listener: Option<tokio::net::TcpListener>,
     state: Arc<AppState>,
 }
@@ -88,7 +91,8 @@ impl Application {
             proxies,
         });
         Ok(Application {
-            config,
+            limits: ConnectionLimits::from_config(&config),
+            metrics_limits: ConnectionLimits::new(&config, METRICS_MAX_CONNECTIONS),
             listeners,
             metrics_listener,
             state,
@@ -136,17 +140,16 @@ impl Application {
         let (abort_tx, abort_rx) = watch::channel(false);
         if let Some(listener) = self.metrics_listener {
             let app = api::prometheus::metrics_only(Arc::clone(&self.state));
-            let limits = ConnectionLimits::new(&self.config, METRICS_MAX_CONNECTIONS);
             tokio::spawn(listen::serve(
                 listener,
                 app,
-                limits,
+                self.metrics_limits,
                 stop_rx.clone(),
                 abort_rx.clone(),
             ));
         }
-        let limits = ConnectionLimits::from_config(&self.config);
-        let server = listen::serve_per_core(self.listeners, app, limits, stop_rx.clone(), abort_rx);
+        let server =
+            listen::serve_per_core(self.listeners, app, self.limits, stop_rx.clone(), abort_rx);
         tokio::pin!(server);
         let mut deadline_rx = stop_rx;
         let deadline = async move {
