@@ -36,7 +36,8 @@ die() { printf '[capped] ERROR: %s\n' "$*" >&2; exit 1; }
 command -v wrk >/dev/null || { log "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 for bin in $BINS; do [[ -x $bin ]] || die "no shorty binary at $bin"; done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 result() { grep -o 'rps=[0-9.]*' "$1" | head -n1 | cut -d= -f2; }
 
 log "generating $LINKS links"

@@ -51,6 +51,8 @@ BENCH_DIR=$REPO_ROOT/bench
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 # --------------------------------------------------------- validate knobs ----
 for v in LINKS ROUNDS THREADS CONNECTIONS WORKERS HIT_CACHE_CAPACITY MISS_CACHE_CAPACITY \
@@ -108,22 +110,6 @@ WRK_PID=""
 CREATED_DBS=()     # PostgreSQL databases this run created (dropped at exit)
 REDIS_PREFIXES=()  # Redis key prefixes this run used (keys deleted at exit)
 RUN_TAG=shorty_bench_$$
-
-stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
-    local pid=$1 name=$2 i
-    [[ -n $pid ]] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "$name (pid $pid) ignored SIGTERM for 10 s, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 psql_admin() { # psql_admin SQL: runs SQL in the maintenance database
     PGOPTIONS="-c client_min_messages=warning" psql "$PG_URL/postgres" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"
@@ -227,9 +213,6 @@ DB_URL=""       # database of the current setup
 SHORTY_LOG=$OUT/shorty.log
 
 # ---------------------------------------------------------------- helpers ----
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 http_code() { # http_code URL [curl args...]; prints the status (000 on failure)
     local url=$1

@@ -41,6 +41,8 @@ OUT=${OUT:-$REPO_ROOT/bench/out/soak-$(date +%Y%m%d-%H%M%S)}
 
 log() { printf '[soak %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[soak] ERROR: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 abs_path() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "${CALLER_PWD%/}" "$1" ;; esac; }
 SHORTY_BIN=$(abs_path "$SHORTY_BIN")
@@ -101,22 +103,6 @@ SHORTY_PID=""
 WRK_PID=""
 SAMPLER_PID=""
 
-stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL
-    local pid=$1 name=$2 i
-    [[ -n $pid ]] || return 0
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "$name (pid $pid) ignored SIGTERM for 10 s, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
 # shellcheck disable=SC2317 # called through the trap
 cleanup() {
     local rc=$?
@@ -164,10 +150,6 @@ CODES_FILE=$OUT/codes.txt
 DB=$OUT/shorty.db
 SHORTY_LOG=$OUT/shorty.log
 log "output in $OUT"
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 alive() { # alive PID: running, not a zombie waiting to be reaped
     local state
