@@ -2,20 +2,23 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: validated value types (`Code`, `Alias`, `TargetUrl`, …) and
-//!   the keyed code bijection. Handlers only see values that passed these.
+//! - [`domain`]: validated value types (`Code`, `Alias`, `TargetUrl`, the
+//!   names this service answers to, secret digests, …) and the keyed code
+//!   bijection. Handlers only see values that passed these.
 //! - [`store`]: the `Store` trait with SQLite (sqlx, plus inline rusqlite
 //!   lookups by code for the redirect path) and PostgreSQL implementations,
 //!   chosen by the `database_url` scheme; migrations under
 //!   `migrations/sqlite` and `migrations/postgres`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
-//!   in-process cache, the click buffer, group commit and counter blocks.
+//!   in-process cache, the click buffer, capped-click batches, group commit
+//!   and counter blocks.
 //! - [`redis_shared`]: optional Redis, shared by every instance: the
 //!   second cache layer, counter blocks and cross-instance invalidation
 //!   over pub/sub.
 //! - [`api`]: the fast path that answers cached redirects before the
 //!   router, then axum routes, extractors and handlers, the request observer
-//!   (request ids, client IP, log line, metrics), rate-limit middleware,
+//!   (request ids, client IP, log line, metrics), authentication and
+//!   rate-limit middleware, the request timeout,
 //!   `/metrics`, and the OpenAPI document with the vendored Swagger UI.
 //! - [`ratelimit`]: token buckets (GCRA) in Redis when configured, in
 //!   process otherwise or when Redis fails; [`client_ip`]: who the client
@@ -23,7 +26,8 @@
 //! - [`error`]: `AppError`, rendered as problem+json.
 //! - [`config`]: flags, `SHORTY_*` environment variables and `shorty.toml`.
 //! - [`startup`]: `Application::build` and `run_until_stopped`; [`listen`]:
-//!   one single-threaded runtime and `SO_REUSEPORT` listener per core;
+//!   one single-threaded runtime and `SO_REUSEPORT` listener per core, with
+//!   the bounds on each connection's time and their number;
 //!   [`shutdown`]: the signals and the stop flag.
 //! - [`cli`]: the command line; [`telemetry`]: logging, Prometheus metrics,
 //!   OTLP traces and Sentry-compatible error reporting.
