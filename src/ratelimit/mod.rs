@@ -4,8 +4,8 @@
 //! one client controls whole.
 //!
 //! With Redis configured the buckets live there, shared by every instance
-//! ([`redis_buckets`]); without it, or whenever Redis fails to answer, they
-//! live in this process ([`local_buckets`]). Limiting is never switched
+//! (`redis_buckets`); without it, or whenever Redis fails to answer, they
+//! live in this process (`local_buckets`). Limiting is never switched
 //! off by a failure.
 
 mod auth_failures;

@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
-//! completed by [`apply_contract`] with what annotations cannot say, and
+//! completed by `contract::apply_contract` with what annotations cannot say, and
 //! Swagger UI served from assets compiled into the binary (no CDN).
 
 use std::sync::{Arc, LazyLock};
@@ -68,7 +68,7 @@ use contract::apply_contract;
 )]
 pub struct ApiDoc;
 
-/// The document as served: utoipa's output with [`apply_contract`] on top.
+/// The document as served: utoipa's output with `contract::apply_contract` on top.
 /// It depends on the configuration only through the URL rules (the length
 /// limit and the service's own hosts), so it is rendered once per rules.
 fn document(policy: &UrlPolicy) -> Bytes {
