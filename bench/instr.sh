@@ -3,6 +3,7 @@
 # Instructions per cache-hit redirect, counted by callgrind: shorty under
 # valgrind with one HTTP thread, 2,000 links warmed into the cache, counters
 # zeroed, then wrk sends random GETs for a fixed time; Ir / requests.
+# RUST_LOG (default warn) sets the log level: info adds the request line.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$1; LABEL=$2; DUR=${3:-20}
@@ -18,7 +19,7 @@ with open(f"{w}/codes.txt","w") as c, open(f"{w}/preload.jsonl","w") as p:
 PY
 "$BIN" import --database-url "sqlite://$W/s.db" < "$W/preload.jsonl" > /dev/null 2>&1
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-TOKIO_WORKER_THREADS=1 RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
+TOKIO_WORKER_THREADS=1 RUST_LOG=${RUST_LOG:-warn} valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
   "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "sqlite://$W/s.db" > "$W/log" 2>&1 &
 VG=$!
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$PORT/healthz" > /dev/null 2>&1 && break; sleep 0.2; done

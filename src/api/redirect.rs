@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Method};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::Response;
 
 use super::extract::CodePath;
 use super::AppState;
@@ -76,14 +77,15 @@ pub(super) fn redirect_to(target: &Target) -> Response {
     } else {
         TEMPORARY
     };
-    (
-        target.status,
-        [
-            (header::LOCATION, own_copy(&target.location)),
-            (header::CACHE_CONTROL, cache_control),
-        ],
-    )
-        .into_response()
+    // Built by hand, not through `IntoResponse`: with room for the request
+    // id the caller adds, the header map never grows.
+    let mut headers = HeaderMap::with_capacity(3);
+    headers.insert(header::LOCATION, own_copy(&target.location));
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = target.status;
+    *response.headers_mut() = headers;
+    response
 }
 
 /// A copy of a cached header value for one response. A clone would share

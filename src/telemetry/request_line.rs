@@ -166,22 +166,56 @@ fn format(buf: &mut String, target: &str, line: &RequestLine<'_>, now: SystemTim
     push_padded(buf, (micros % 1000) as u64, 3);
     buf.push_str(r#","request_id":""#);
     push_escaped(buf, line.request_id);
-    let _ = write!(buf, r#"","client_ip":"{}","target":""#, line.client_ip);
+    buf.push_str(r#"","client_ip":""#);
+    push_ip(buf, line.client_ip);
+    buf.push_str(r#"","target":""#);
     push_escaped(buf, target);
     buf.push_str("\"}\n");
 }
 
-/// Appends `n` in decimal, zero-padded to `width` digits.
+/// Appends `n` in decimal, zero-padded to `width` digits (at most 6).
 fn push_padded(buf: &mut String, n: u64, width: usize) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(n);
-    buf.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    let zeros = width.saturating_sub(digits.len()).min(6);
+    buf.push_str(&"000000"[..zeros]);
     buf.push_str(digits);
 }
 
+/// Appends `ip` as `Display` writes it. IPv4, the common case, skips the
+/// formatting machinery, which cost as much as the rest of the line.
+fn push_ip(buf: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.push('.');
+                }
+                buf.push_str(itoa::Buffer::new().format(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(buf, "{v6}");
+        }
+    }
+}
+
+/// Bytes that a JSON string must escape: controls, `"` and `\`.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `s` as the inside of a JSON string.
 fn push_escaped(buf: &mut String, s: &str) {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !s.bytes().any(|b| NEEDS_ESCAPE[usize::from(b)]) {
         buf.push_str(s);
         return;
     }
@@ -229,6 +263,37 @@ mod tests {
         assert_eq!(v["latency_ms"], 1234.567);
         assert_eq!(v["request_id"], "ab\"c\\d\u{1}");
         assert_eq!(v["client_ip"], "2001:db8::1");
+    }
+
+    #[test]
+    fn numbers_are_zero_padded_to_their_width() {
+        for (n, width, want) in [
+            (6, 3, "006"),
+            (0, 6, "000000"),
+            (123_456, 6, "123456"),
+            (42, 1, "42"),
+        ] {
+            let mut buf = String::new();
+            push_padded(&mut buf, n, width);
+            assert_eq!(buf, want);
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.3.255",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "::",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buf = String::new();
+            push_ip(&mut buf, ip);
+            assert_eq!(buf, ip.to_string());
+        }
     }
 
     #[test]
