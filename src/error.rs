@@ -30,6 +30,28 @@ impl FieldError {
     }
 }
 
+/// Collects field errors so a client learns about every bad field at once.
+#[derive(Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps `result`'s value, or records its error against `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|m| self.0.push(FieldError::new(field, m)))
+            .ok()
+    }
+
+    /// Every recorded error as one 422, or `Ok` when there were none.
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
 /// Everything a request can fail with; each variant maps to one status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -12,6 +12,9 @@
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, capped-click batches, group commit
 //!   and counter blocks.
+//! - [`users`]: the user service next to it: users, API keys (kept as
+//!   hashes, with a cache of valid keys that revocations clear on every
+//!   instance) and who owns which link.
 //! - [`redis_shared`]: optional Redis, shared by every instance: the
 //!   second cache layer, counter blocks and cross-instance invalidation
 //!   over pub/sub.
@@ -50,3 +53,4 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod users;

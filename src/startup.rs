@@ -15,6 +15,7 @@ use crate::api::{self, AppState};
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::domain::SecretDigest;
+use crate::links::cache::LinkCache;
 use crate::links::LinkService;
 use crate::listen::{self, ConnectionLimits};
 use crate::ratelimit::RateLimits;
@@ -23,6 +24,8 @@ use crate::shutdown::stopped;
 use crate::store;
 use crate::store::timed::TimedStore;
 use crate::telemetry::metrics::Metrics;
+use crate::users::key_cache::KeyCache;
+use crate::users::UserService;
 
 /// How often buffered clicks are written: the spec's "at least once a
 /// second". Each flush under traffic spread over many links rewrites most
@@ -80,8 +83,10 @@ impl Application {
             ),
             _ => None,
         };
+        let users = UserService::new(Arc::clone(links.store()), links.redis().cloned());
         let state = Arc::new(AppState {
             limits: RateLimits::new(&config, links.redis().cloned()),
+            users,
             links,
             admin_token: config.admin_token.as_deref().map(SecretDigest::of),
             request_timeout: config.request_timeout,
@@ -219,7 +224,10 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
         }
     });
     let subscriber = state.links.redis().map(|redis| {
-        let cache: Arc<dyn redis_shared::LocalCache> = state.links.cache().clone();
+        let cache: Arc<dyn redis_shared::LocalCache> = Arc::new(Caches {
+            links: Arc::clone(state.links.cache()),
+            keys: Arc::clone(state.users.key_cache()),
+        });
         redis_shared::spawn_subscriber(Arc::clone(redis), cache, stop.clone())
     });
     let announcer = state.links.redis().map(|redis| {
@@ -271,4 +279,29 @@ where
             }
         }
     })
+}
+
+/// The caches that cross-instance invalidations reach: the link cache, and
+/// the key cache for messages about keys.
+struct Caches {
+    links: Arc<LinkCache>,
+    keys: Arc<KeyCache>,
+}
+
+impl redis_shared::LocalCache for Caches {
+    fn invalidate(&self, message: &str) {
+        if !self.keys.on_message(message) {
+            self.links.invalidate(message);
+        }
+    }
+
+    fn invalidate_all(&self) {
+        self.links.invalidate_all();
+        self.keys.invalidate_all();
+    }
+
+    fn set_degraded(&self, degraded: bool) {
+        self.links.set_degraded(degraded);
+        self.keys.set_degraded(degraded);
+    }
 }

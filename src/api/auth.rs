@@ -1,5 +1,5 @@
-//! Who is calling, established once per API request, with failed
-//! authentications limited per client.
+//! Who is calling (the admin, a user's API key, or nobody), established
+//! once per API request, with failed authentications limited per client.
 //!
 //! A client that has just failed too often is refused (429) before the
 //! credential it sends is even looked at, so a guesser cannot tell a hit
@@ -37,9 +37,20 @@ pub async fn authenticate(
         return refused(&state, refusal);
     }
     let token = given.to_str().ok().and_then(parse_bearer);
-    if token.is_some_and(|token| is_admin_token(&state, token)) {
-        req.extensions_mut().insert(Caller::Admin);
-        return next.run(req).await;
+    if let Some(token) = token {
+        if is_admin_token(&state, token) {
+            req.extensions_mut().insert(Caller::Admin);
+            return next.run(req).await;
+        }
+        match state.users.authenticate(token).await {
+            Ok(Some(grant)) => {
+                req.extensions_mut().insert(Caller::Key(grant));
+                return next.run(req).await;
+            }
+            Ok(None) => {}
+            // The store did not answer: not the caller's failure.
+            Err(e) => return e.into_response(),
+        }
     }
     let decision = state.limits.auth_failed(&client).await;
     if !decision.allowed {

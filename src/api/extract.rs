@@ -5,9 +5,13 @@ use axum::http::request::Parts;
 use axum::Json;
 use serde::de::DeserializeOwned;
 
+use std::marker::PhantomData;
+use std::sync::Arc;
+
 use super::AppState;
-use crate::domain::{Code, SecretDigest};
+use crate::domain::{Code, Scope, SecretDigest};
 use crate::error::AppError;
+use crate::users::KeyGrant;
 
 /// `Json<T>` with problem+json rejections (400, 413, 415).
 pub struct ApiJson<T>(pub T);
@@ -57,24 +61,78 @@ impl<S: Send + Sync> FromRequestParts<S> for CodePath {
 }
 
 /// Who is calling, from the `Authorization: Bearer` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
     /// Holds the configured admin token.
     Admin,
+    /// Holds a valid API key of a user.
+    Key(Arc<KeyGrant>),
     /// Sent no credentials.
     Anonymous,
 }
 
-impl Caller {
-    /// Refuses anyone but the admin.
-    pub fn require_admin(self) -> Result<(), AppError> {
+/// Whom a request acts for, once its credentials passed a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The admin: every link and user.
+    Admin,
+    /// A user, through one of their keys: their own links only.
+    User(String),
+}
+
+impl Principal {
+    /// Whether this principal may act on a link owned by `owner`.
+    pub fn may_access(&self, owner: Option<&str>) -> Result<(), AppError> {
         match self {
-            Caller::Admin => Ok(()),
-            Caller::Anonymous => Err(AppError::Unauthorized(
-                "this endpoint needs credentials: Authorization: Bearer <token>".to_owned(),
+            Principal::Admin => Ok(()),
+            Principal::User(id) if owner == Some(id.as_str()) => Ok(()),
+            Principal::User(_) => Err(AppError::Forbidden(
+                "that link belongs to someone else".to_owned(),
             )),
         }
     }
+
+    /// The owner of links this principal creates.
+    pub fn owner(&self) -> Option<String> {
+        match self {
+            Principal::Admin => None,
+            Principal::User(id) => Some(id.clone()),
+        }
+    }
+}
+
+impl Caller {
+    /// Refuses anyone but the admin.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Key(_) => Err(AppError::Forbidden(
+                "this endpoint is for the admin only".to_owned(),
+            )),
+            Caller::Anonymous => Err(needs_credentials()),
+        }
+    }
+
+    /// The admin, or a key that carries `scope` (403 without it).
+    pub fn require(&self, scope: Scope) -> Result<Principal, AppError> {
+        match self {
+            Caller::Admin => Ok(Principal::Admin),
+            Caller::Key(grant) if grant.scopes.has(scope) => {
+                Ok(Principal::User(grant.user_id.clone()))
+            }
+            Caller::Key(_) => Err(AppError::Forbidden(format!(
+                "this key lacks the {} scope",
+                scope.as_str()
+            ))),
+            Caller::Anonymous => Err(needs_credentials()),
+        }
+    }
+}
+
+fn needs_credentials() -> AppError {
+    AppError::Unauthorized(
+        "this endpoint needs credentials: Authorization: Bearer <token>".to_owned(),
+    )
 }
 
 /// The caller as [`super::auth::authenticate`] established it for this
@@ -86,8 +144,39 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         Ok(parts
             .extensions
             .get::<Caller>()
-            .copied()
+            .cloned()
             .unwrap_or(Caller::Anonymous))
+    }
+}
+
+/// A scope an endpoint needs, as a type, for [`Authorized`].
+pub trait NeedsScope {
+    const SCOPE: Scope;
+}
+
+/// Needs `links:read`.
+pub struct LinksRead;
+impl NeedsScope for LinksRead {
+    const SCOPE: Scope = Scope::LinksRead;
+}
+
+/// Needs `links:write`.
+pub struct LinksWrite;
+impl NeedsScope for LinksWrite {
+    const SCOPE: Scope = Scope::LinksWrite;
+}
+
+/// The admin or a key with scope `S`. As an extractor it runs before the
+/// body is read, so a caller without the right gets 401/403 without
+/// making the server parse a 2 MiB batch first.
+pub struct Authorized<S>(pub Principal, pub PhantomData<S>);
+
+impl<S: NeedsScope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Authorized(caller.require(S::SCOPE)?, PhantomData))
     }
 }
 

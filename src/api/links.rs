@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{Admin, ApiJson, ApiQuery, Caller, CodePath};
+use super::extract::{ApiJson, ApiQuery, Authorized, Caller, CodePath, LinksRead, LinksWrite};
 use super::AppState;
+use crate::domain::Scope;
 use crate::error::{AppError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
 use crate::links::view::{now_ms, LinkView};
@@ -43,11 +44,12 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Response, AppError> {
-    if !state.allow_anonymous {
-        caller.require_admin()?;
-    }
+    let owner = match caller {
+        Caller::Anonymous if state.allow_anonymous => None,
+        caller => caller.require(Scope::LinksWrite)?.owner(),
+    };
     let spec = body.validate(state.links.rules(), now_ms())?;
-    let record = state.links.create(spec).await?;
+    let record = state.links.create(spec, owner).await?;
     if let Some(metrics) = &state.metrics {
         metrics.record_links_created(1);
     }
@@ -106,9 +108,10 @@ impl BatchItem {
     ))]
 pub async fn create_batch(
     State(state): State<Arc<AppState>>,
-    _admin: Admin,
+    Authorized(principal, _): Authorized<LinksWrite>,
     ApiJson(items): ApiJson<Vec<Value>>,
 ) -> Result<Json<BatchPage>, AppError> {
+    let owner = principal.owner();
     if items.len() > MAX_BATCH {
         return Err(AppError::invalid(
             "items",
@@ -121,12 +124,13 @@ pub async fn create_batch(
     let now = now_ms();
     let results = futures::future::join_all(items.into_iter().map(|item| {
         let state = Arc::clone(&state);
+        let owner = owner.clone();
         async move {
             let outcome = async {
                 let body: CreateBody = serde_json::from_value(item)
                     .map_err(|e| AppError::BadRequest(e.to_string()))?;
                 let spec = body.validate(state.links.rules(), now)?;
-                state.links.create(spec).await
+                state.links.create(spec, owner).await
             };
             match outcome.await {
                 Ok(record) => BatchItem::Created {
@@ -167,7 +171,7 @@ pub struct ListQuery {
     responses((status = 200, description = "A page of links", body = LinkPage)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    _admin: Admin,
+    Authorized(principal, _): Authorized<LinksRead>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<LinkPage>, AppError> {
     let limit = query.limit.unwrap_or(50);
@@ -177,7 +181,11 @@ pub async fn list(
         )));
     }
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let records = state.links.list(after, limit, Order::NewestFirst).await?;
+    let owner = principal.owner();
+    let records = state
+        .links
+        .list(owner.as_deref(), after, limit, Order::NewestFirst)
+        .await?;
     let next_cursor = match records.last() {
         Some(last) if records.len() == limit as usize => Some(encode_cursor(last.id)),
         _ => None,
@@ -210,10 +218,14 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     ))]
 pub async fn show(
     State(state): State<Arc<AppState>>,
-    _admin: Admin,
+    Authorized(principal, _): Authorized<LinksRead>,
     CodePath(code): CodePath,
 ) -> Result<Json<LinkView>, AppError> {
-    let record = state.links.get(code.as_str()).await?;
+    let record = state.links.get_any(code.as_str()).await?;
+    principal.may_access(record.owner.as_deref())?;
+    if record.deleted_at.is_some() {
+        return Err(AppError::Gone("that link was deleted".to_owned()));
+    }
     Ok(Json(state.links.view(&record)))
 }
 
@@ -231,10 +243,12 @@ pub async fn show(
     ))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
-    _admin: Admin,
+    Authorized(principal, _): Authorized<LinksWrite>,
     CodePath(code): CodePath,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<LinkView>, AppError> {
+    let owner = state.links.get_any(code.as_str()).await?.owner;
+    principal.may_access(owner.as_deref())?;
     let patch = body.validate(state.links.rules(), now_ms())?;
     let record = state.links.update(code.as_str(), &patch).await?;
     Ok(Json(state.links.view(&record)))
@@ -251,9 +265,11 @@ pub async fn update(
     ))]
 pub async fn remove(
     State(state): State<Arc<AppState>>,
-    _admin: Admin,
+    Authorized(principal, _): Authorized<LinksWrite>,
     CodePath(code): CodePath,
 ) -> Result<StatusCode, AppError> {
+    let owner = state.links.get_any(code.as_str()).await?.owner;
+    principal.may_access(owner.as_deref())?;
     state.links.delete(code.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ pub mod links;
 pub mod observe;
 pub mod prometheus;
 pub mod redirect;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -30,6 +31,7 @@ use crate::error::AppError;
 use crate::links::LinkService;
 use crate::ratelimit::RateLimits;
 use crate::telemetry::metrics::Metrics;
+use crate::users::UserService;
 
 /// Largest accepted request body, except for batch creates.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -39,6 +41,8 @@ pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// State shared by every handler.
 pub struct AppState {
     pub links: LinkService,
+    /// Users and their API keys.
+    pub users: UserService,
     /// The digest of the bearer token with full rights; `None` disables
     /// admin access.
     pub admin_token: Option<SecretDigest>,
@@ -123,6 +127,18 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/links/{code}",
             get(links::show).patch(links::update).delete(links::remove),
         )
+        .route("/users", get(users::list_users))
+        .route(
+            "/users/{id}",
+            get(users::show_user)
+                .put(users::put_user)
+                .delete(users::delete_user),
+        )
+        .route(
+            "/users/{id}/keys",
+            get(users::list_keys).post(users::issue_key),
+        )
+        .route("/users/{id}/keys/{key_id}", delete(users::revoke_key))
         .layer(from_fn_with_state(Arc::clone(&state), auth::authenticate));
     let mut follow = get(redirect::follow);
     if state.limits.limits_redirects() {

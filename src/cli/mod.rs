@@ -104,7 +104,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             };
             let created = async {
                 let spec = body.validate(links.rules(), now_ms())?;
-                links.create(spec).await
+                links.create(spec, None).await
             };
             let record = created.await.map_err(describe)?;
             println!("{}", serde_json::to_string_pretty(&links.view(&record))?);

@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
 use crate::domain::alias::is_reserved;
-use crate::domain::{Code, RedirectStatus, TargetUrl};
+use crate::domain::{Code, RedirectStatus, TargetUrl, UserId};
 use crate::links::view::{now_ms, LinkView};
 use crate::links::LinkService;
 use crate::store::{NewLink, Order};
@@ -26,7 +26,9 @@ pub async fn export(links: &LinkService) -> anyhow::Result<u64> {
     let mut after = None;
     let mut written = 0u64;
     loop {
-        let page = links.list(after, CHUNK as u32, Order::OldestFirst).await?;
+        let page = links
+            .list(None, after, CHUNK as u32, Order::OldestFirst)
+            .await?;
         for view in links.views(&page) {
             serde_json::to_writer(&mut out, &view)?;
             out.write_all(b"\n")?;
@@ -150,6 +152,11 @@ fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLin
         max_clicks: view.max_clicks,
         clicks: view.clicks,
         redirect_status: redirect_status.as_u16().into(),
+        owner: view
+            .owner
+            .map(|o| UserId::parse(&o).map(UserId::into_string))
+            .transpose()
+            .map_err(|e| format!("owner: {e}"))?,
     })
 }
 

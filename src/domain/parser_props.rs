@@ -146,6 +146,7 @@ fn check_accepted_url(raw: &str, url: &TargetUrl) -> Result<(), TestCaseError> {
         clicks: 0,
         redirect_status: 302,
         deleted_at: None,
+        owner: None,
     };
     match Cached::from_record(Some(&record)) {
         Cached::Live(target) => prop_assert_eq!(

@@ -265,6 +265,7 @@ mod tests {
             clicks: 0,
             redirect_status: 302,
             deleted_at: None,
+            owner: None,
         }
     }
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
 use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, TargetUrl, UrlPolicy};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldErrors};
 use crate::store::LinkPatch;
 
 /// What validation needs to know about the deployment.
@@ -33,26 +33,6 @@ impl Rules {
                 .with_own_hosts(own_hosts)?,
             default_status: config.redirect_status,
         })
-    }
-}
-
-/// Collects field errors so a client learns about every bad field at once.
-#[derive(Default)]
-struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|m| self.0.push(FieldError::new(field, m)))
-            .ok()
-    }
-
-    fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
     }
 }
 

@@ -133,8 +133,13 @@ impl LinkService {
         self.writer.stats()
     }
 
-    /// Creates a link; returns only once it is durably committed.
-    pub async fn create(&self, spec: NewLinkSpec) -> Result<LinkRecord, AppError> {
+    /// Creates a link owned by `owner` (a user id, or `None`); returns only
+    /// once it is durably committed.
+    pub async fn create(
+        &self,
+        spec: NewLinkSpec,
+        owner: Option<String>,
+    ) -> Result<LinkRecord, AppError> {
         let mut link = NewLink {
             code: String::new(),
             url: spec.url.into_string(),
@@ -143,6 +148,7 @@ impl LinkService {
             max_clicks: spec.max_clicks.map(|m| m.get()),
             clicks: 0,
             redirect_status: spec.redirect_status.as_u16().into(),
+            owner,
         };
         if let Some(alias) = spec.alias {
             link.code = alias.into_code().into_string();
@@ -178,6 +184,7 @@ impl LinkService {
             clicks: link.clicks,
             redirect_status: link.redirect_status,
             deleted_at: None,
+            owner: link.owner,
         };
         self.cache
             .put_written(&record.code, Cached::from_record(Some(&record)));
@@ -256,6 +263,15 @@ impl LinkService {
         self.clicks.pending_total()
     }
 
+    /// Any link with this code, deleted ones included (for checking whose
+    /// it is before saying more); unknown codes are 404.
+    pub async fn get_any(&self, code: &str) -> Result<LinkRecord, AppError> {
+        self.store
+            .get_link(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound("no link has that code".to_owned()))
+    }
+
     /// A live or expired link; deleted links are 410, unknown ones 404.
     pub async fn get(&self, code: &str) -> Result<LinkRecord, AppError> {
         match self.store.get_link(code).await? {
@@ -291,14 +307,15 @@ impl LinkService {
         }
     }
 
-    /// A page of live links.
+    /// A page of live links, only `owner`'s when given.
     pub async fn list(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        self.store.list_links(after, limit, order).await
+        self.store.list_links(owner, after, limit, order).await
     }
 
     /// Turns expired links into tombstones (and forgets old click batch

@@ -36,6 +36,11 @@ pub struct LinkView {
     #[serde(default)]
     #[schema(value_type = u16, required = true, example = 302)]
     pub redirect_status: Option<u16>,
+    /// The id of the user whose key created the link; `null` for links
+    /// made anonymously, with the admin token or by the CLI.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub owner: Option<String>,
 }
 
 impl LinkView {
@@ -51,6 +56,7 @@ impl LinkView {
             max_clicks: r.max_clicks,
             clicks: r.clicks + pending_clicks,
             redirect_status: Some(r.redirect_status as u16),
+            owner: r.owner.clone(),
         }
     }
 }

@@ -61,6 +61,7 @@ impl SharedEntry {
     }
 
     /// Back to a record, as the local cache builds its entries from one.
+    /// Only what a redirect needs is shared, so the owner is not known.
     pub fn into_record(self, code: &str) -> LinkRecord {
         LinkRecord {
             id: self.id,
@@ -72,6 +73,7 @@ impl SharedEntry {
             clicks: self.clicks,
             redirect_status: self.status,
             deleted_at: self.deleted.then_some(0),
+            owner: None,
         }
     }
 }
@@ -231,6 +233,7 @@ mod tests {
             clicks: 1,
             redirect_status: 301,
             deleted_at: None,
+            owner: None,
         };
         let entry = SharedEntry::from_record(&record);
         let json = serde_json::to_string(&entry).unwrap();

@@ -114,6 +114,32 @@ async fn subscribe_forever(redis: &SharedRedis, cache: &dyn LocalCache) {
     }
 }
 
+impl SharedRedis {
+    /// Tells every instance (this one too) about `message` on the
+    /// invalidation channel, retrying for up to [`PUBLISH_RETRY_FOR`] in
+    /// the background when Redis does not take it now.
+    pub fn publish_invalidation(self: &Arc<Self>, message: String) {
+        let redis = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut publish = redis::cmd("PUBLISH");
+            publish.arg(redis.key("invalidate")).arg(&message);
+            let deadline = tokio::time::Instant::now() + PUBLISH_RETRY_FOR;
+            while redis.query_now::<()>(&publish).await.is_err() {
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!(%message, "could not announce an invalidation on redis");
+                    return;
+                }
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+            }
+        });
+    }
+}
+
+/// How long an invalidation that Redis refused is retried. Past it, every
+/// subscriber has noticed the outage (see [`SILENCE_LIMIT`]) and gone to
+/// short cache lifetimes anyway.
+pub const PUBLISH_RETRY_FOR: Duration = Duration::from_secs(30);
+
 async fn heartbeat_forever(redis: &SharedRedis) {
     let mut publish = redis::cmd("PUBLISH");
     publish.arg(redis.key("invalidate")).arg(HEARTBEAT);

@@ -3,9 +3,11 @@
 
 mod postgres;
 mod postgres_clicks;
+mod postgres_users;
 mod sqlite;
 mod sqlite_clicks;
 mod sqlite_lookup;
+mod sqlite_users;
 pub mod timed;
 
 use std::collections::HashMap;
@@ -31,6 +33,9 @@ pub struct LinkRecord {
     pub redirect_status: i64,
     /// Set when the link was deleted or purged after expiry.
     pub deleted_at: Option<i64>,
+    /// The id of the user whose key created it; `None` for links made
+    /// anonymously, with the admin token, or by the CLI.
+    pub owner: Option<String>,
 }
 
 /// A link to insert: everything but the id, which the store assigns.
@@ -43,6 +48,7 @@ pub struct NewLink {
     pub max_clicks: Option<i64>,
     pub clicks: i64,
     pub redirect_status: i64,
+    pub owner: Option<String>,
 }
 
 /// A partial update; `None` leaves a field alone, `Some(None)` clears it.
@@ -61,6 +67,33 @@ pub enum Order {
     NewestFirst,
     /// Export order, so an import recreates links in their original order.
     OldestFirst,
+}
+
+/// A user: someone who holds API keys and owns the links made with them.
+/// Times are Unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An API key, as stored: never the secret itself, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Public id, shown in lists and used to revoke the key.
+    pub id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    /// SHA-256 of the whole secret (`sk_…`), 32 bytes; unique.
+    pub hash: Vec<u8>,
+    /// The scopes as a bit set (`crate::domain::Scopes`).
+    pub scopes: i64,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 /// The code counter's state, as [`Store::record_redis_block`] found it.
@@ -163,9 +196,11 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a link up by code, tombstones included.
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError>;
 
-    /// A page of live links after the link with id `after` (exclusive).
+    /// A page of live links after the link with id `after` (exclusive),
+    /// only those of `owner` when it is given.
     async fn list_links(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
@@ -223,6 +258,46 @@ pub trait Store: Send + Sync + 'static {
     /// Tombstones up to `limit` links that expired before `now`, dropping
     /// their URLs; returns how many it purged.
     async fn purge_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
+
+    /// Creates the user, or updates its `name`, `email` and `updated_at`
+    /// (keeping `created_at`). Returns the stored user and whether it was
+    /// created.
+    async fn put_user(&self, user: &UserRecord) -> Result<(UserRecord, bool), StoreError>;
+
+    /// Looks a user up by id.
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// A page of users in id order, after `after` (exclusive).
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Deletes a user and, in the same transaction, revokes every key of
+    /// theirs not yet revoked. Returns the hashes of the keys it revoked,
+    /// or `None` when there is no such user. Their links stay.
+    async fn delete_user(&self, id: &str, now: i64) -> Result<Option<Vec<Vec<u8>>>, StoreError>;
+
+    /// Stores a new key; `false` when its user does not exist (checked in
+    /// the same statement, so a key cannot outlive a concurrent delete).
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError>;
+
+    /// The user's keys that are not revoked (expired ones included),
+    /// oldest first.
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Revokes one of the user's keys; returns its hash, or `None` when
+    /// the user has no such key that is not already revoked.
+    async fn revoke_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The key with this hash, in whatever state (revoked, expired).
+    async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError>;
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -305,6 +380,7 @@ mod tests {
             max_clicks: None,
             clicks: 0,
             redirect_status: 302,
+            owner: None,
         }
     }
 

@@ -14,16 +14,16 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
-use super::postgres_clicks;
 use super::{
-    assign_ids, ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
-    StoreOptions,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store,
+    StoreError, StoreOptions, UserRecord,
 };
+use super::{postgres_clicks, postgres_users};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
      clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
-     redirect_status, deleted_at";
+     redirect_status, deleted_at, owner";
 
 /// Pool size when `db_pool_size` is not set.
 const DEFAULT_POOL_SIZE: u32 = 16;
@@ -92,6 +92,7 @@ fn record(row: &PgRow) -> Result<LinkRecord, sqlx::Error> {
         clicks: row.try_get(6)?,
         redirect_status: i64::from(row.try_get::<i32, _>(7)?),
         deleted_at: row.try_get(8)?,
+        owner: row.try_get(9)?,
     })
 }
 
@@ -115,9 +116,12 @@ impl Store for PostgresStore {
         let codes: Vec<&str> = links.iter().map(|l| l.code.as_str()).collect();
         let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
         let statuses: Vec<i32> = links.iter().map(|l| l.redirect_status as i32).collect();
+        let owners: Vec<Option<&str>> = links.iter().map(|l| l.owner.as_deref()).collect();
         let query = sqlx::query_as::<_, (String, i64)>(
-            "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[]) \
+            "INSERT INTO links \
+               (code, url, created_at, expires_at, max_clicks, clicks, redirect_status, owner) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
+               $6::int8[], $7::int4[], $8::text[]) \
              ON CONFLICT (code) DO NOTHING RETURNING code, id",
         )
         .bind(&codes)
@@ -126,7 +130,8 @@ impl Store for PostgresStore {
         .bind(column(|l| l.expires_at))
         .bind(column(|l| l.max_clicks))
         .bind(column(|l| Some(l.clicks)))
-        .bind(&statuses);
+        .bind(&statuses)
+        .bind(&owners);
         let rows = self.bounded(query.fetch_all(&self.pool)).await?;
         Ok(assign_ids(links, rows))
     }
@@ -141,23 +146,36 @@ impl Store for PostgresStore {
 
     async fn list_links(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
+        // A separate statement per case, so one owner's page is read from
+        // the `links_owner` index.
+        let of_owner = if owner.is_some() {
+            "AND owner = $3"
+        } else {
+            ""
+        };
         let sql = match order {
             Order::NewestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2"
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id < $1 \
+                 ORDER BY id DESC LIMIT $2"
             ),
             Order::OldestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id > $1 ORDER BY id ASC LIMIT $2"
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id > $1 \
+                 ORDER BY id ASC LIMIT $2"
             ),
         };
         let after = after.unwrap_or(match order {
             Order::NewestFirst => i64::MAX,
             Order::OldestFirst => 0,
         });
-        let query = sqlx::query(&sql).bind(after).bind(i64::from(limit));
+        let mut query = sqlx::query(&sql).bind(after).bind(i64::from(limit));
+        if let Some(owner) = owner {
+            query = query.bind(owner);
+        }
         let rows = self.bounded(query.fetch_all(&self.pool)).await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
@@ -275,6 +293,54 @@ impl Store for PostgresStore {
         .bind(i64::from(limit));
         let done = self.bounded(query.execute(&self.pool)).await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(UserRecord, bool), StoreError> {
+        self.bounded(postgres_users::put_user(&self.pool, user))
+            .await
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.bounded(postgres_users::get_user(&self.pool, id)).await
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.bounded(postgres_users::list_users(&self.pool, after, limit))
+            .await
+    }
+
+    async fn delete_user(&self, id: &str, now: i64) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        self.bounded(postgres_users::delete_user(&self.pool, id, now))
+            .await
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        self.bounded(postgres_users::insert_key(&self.pool, key))
+            .await
+    }
+
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        self.bounded(postgres_users::list_keys(&self.pool, user_id))
+            .await
+    }
+
+    async fn revoke_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.bounded(postgres_users::revoke_key(&self.pool, user_id, key_id, now))
+            .await
+    }
+
+    async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
+        self.bounded(postgres_users::key_by_hash(&self.pool, hash))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -13,15 +13,16 @@ use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::sqlite_clicks::{self, ROWS_PER_STATEMENT};
 use super::sqlite_lookup::InlineLookup;
+use super::sqlite_users;
 use super::{
-    assign_ids, ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
-    StoreOptions,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store,
+    StoreError, StoreOptions, UserRecord,
 };
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
      clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
-     redirect_status, deleted_at";
+     redirect_status, deleted_at, owner";
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -98,6 +99,7 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRecord, sqlx::Error> {
         clicks: row.try_get(6)?,
         redirect_status: row.try_get(7)?,
         deleted_at: row.try_get(8)?,
+        owner: row.try_get(9)?,
     })
 }
 
@@ -113,7 +115,8 @@ impl Store for SqliteStore {
         let mut ids = Vec::with_capacity(links.len());
         for chunk in links.chunks(ROWS_PER_STATEMENT) {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, redirect_status) ",
+                "INSERT INTO links \
+                 (code, url, created_at, expires_at, max_clicks, clicks, redirect_status, owner) ",
             );
             insert.push_values(chunk, |mut row, link| {
                 row.push_bind(&link.code)
@@ -122,7 +125,8 @@ impl Store for SqliteStore {
                     .push_bind(link.expires_at)
                     .push_bind(link.max_clicks)
                     .push_bind(link.clicks)
-                    .push_bind(link.redirect_status);
+                    .push_bind(link.redirect_status)
+                    .push_bind(link.owner.as_deref());
             });
             insert.push(" ON CONFLICT (code) DO NOTHING RETURNING code, id");
             let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -138,27 +142,33 @@ impl Store for SqliteStore {
 
     async fn list_links(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
+        // A separate statement per case, so one owner's page is read from
+        // the `links_owner` index.
+        let of_owner = if owner.is_some() { "AND owner = ?" } else { "" };
         let sql = match order {
             Order::NewestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?"
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id < ? \
+                 ORDER BY id DESC LIMIT ?"
             ),
             Order::OldestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL AND id > ? ORDER BY id ASC LIMIT ?"
+                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id > ? \
+                 ORDER BY id ASC LIMIT ?"
             ),
         };
         let after = after.unwrap_or(match order {
             Order::NewestFirst => i64::MAX,
             Order::OldestFirst => 0,
         });
-        let rows = sqlx::query(&sql)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.read)
-            .await?;
+        let mut query = sqlx::query(&sql);
+        if let Some(owner) = owner {
+            query = query.bind(owner);
+        }
+        let rows = query.bind(after).bind(limit).fetch_all(&self.read).await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
@@ -276,6 +286,47 @@ impl Store for SqliteStore {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(UserRecord, bool), StoreError> {
+        sqlite_users::put_user(&self.write, user).await
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        sqlite_users::get_user(&self.read, id).await
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        sqlite_users::list_users(&self.read, after, limit).await
+    }
+
+    async fn delete_user(&self, id: &str, now: i64) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        sqlite_users::delete_user(&self.write, id, now).await
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        sqlite_users::insert_key(&self.write, key).await
+    }
+
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        sqlite_users::list_keys(&self.read, user_id).await
+    }
+
+    async fn revoke_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlite_users::revoke_key(&self.write, user_id, key_id, now).await
+    }
+
+    async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
+        sqlite_users::key_by_hash(&self.read, hash).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -112,6 +112,7 @@ impl Shared {
                     clicks: row.get(6)?,
                     redirect_status: row.get(7)?,
                     deleted_at: row.get(8)?,
+                    owner: row.get(9)?,
                 })
             })
             .optional()
@@ -167,7 +168,7 @@ mod tests {
     use super::*;
 
     const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, clicks, \
-                           redirect_status, deleted_at";
+                           redirect_status, deleted_at, owner";
 
     /// A WAL database with one link, and a thread holding an exclusive
     /// lock on it for `hold`: readers get `SQLITE_BUSY` meanwhile.
@@ -179,8 +180,8 @@ mod tests {
                 "PRAGMA journal_mode = WAL;
                  CREATE TABLE links (id INTEGER PRIMARY KEY, code TEXT UNIQUE, url TEXT,
                    created_at INTEGER, expires_at INTEGER, max_clicks INTEGER,
-                   clicks INTEGER, redirect_status INTEGER, deleted_at INTEGER);
-                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL);",
+                   clicks INTEGER, redirect_status INTEGER, deleted_at INTEGER, owner TEXT);
+                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL, NULL);",
             )
             .unwrap();
         drop(setup);

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+use super::{
+    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    UserRecord,
+};
 use crate::telemetry::metrics::Metrics;
 
 /// Times the calls of the store it wraps.
@@ -24,7 +27,7 @@ impl TimedStore {
 }
 
 /// The `op` label of every timed call, registered at zero on startup.
-pub const OPS: [&str; 13] = [
+pub const OPS: [&str; 21] = [
     "insert_links",
     "get_link",
     "list_links",
@@ -37,6 +40,14 @@ pub const OPS: [&str; 13] = [
     "record_redis_block",
     "purge_expired",
     "purge_click_batches",
+    "put_user",
+    "get_user",
+    "list_users",
+    "delete_user",
+    "insert_key",
+    "list_keys",
+    "revoke_key",
+    "key_by_hash",
     "ping",
 ];
 
@@ -65,6 +76,7 @@ impl Store for TimedStore {
 
     async fn list_links(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
@@ -72,7 +84,7 @@ impl Store for TimedStore {
         timed!(
             self,
             "list_links",
-            self.inner.list_links(after, limit, order)
+            self.inner.list_links(owner, after, limit, order)
         )
     }
 
@@ -138,6 +150,51 @@ impl Store for TimedStore {
 
     async fn purge_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
         timed!(self, "purge_expired", self.inner.purge_expired(now, limit))
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(UserRecord, bool), StoreError> {
+        timed!(self, "put_user", self.inner.put_user(user))
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        timed!(self, "get_user", self.inner.get_user(id))
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        timed!(self, "list_users", self.inner.list_users(after, limit))
+    }
+
+    async fn delete_user(&self, id: &str, now: i64) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        timed!(self, "delete_user", self.inner.delete_user(id, now))
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        timed!(self, "insert_key", self.inner.insert_key(key))
+    }
+
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        timed!(self, "list_keys", self.inner.list_keys(user_id))
+    }
+
+    async fn revoke_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        timed!(
+            self,
+            "revoke_key",
+            self.inner.revoke_key(user_id, key_id, now)
+        )
+    }
+
+    async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
+        timed!(self, "key_by_hash", self.inner.key_by_hash(hash))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -14,11 +14,15 @@ use serde_json::{json, Value};
 use crate::helpers::{shorty_bin, spawn_app, spawn_app_with, TestApp};
 
 /// Every route the server has, with its methods.
-const ROUTES: [(&str, &[&str]); 10] = [
+const ROUTES: [(&str, &[&str]); 14] = [
     ("/{code}", &["get", "head"]),
     ("/api/v1/links", &["get", "post"]),
     ("/api/v1/links/batch", &["post"]),
     ("/api/v1/links/{code}", &["get", "patch", "delete"]),
+    ("/api/v1/users", &["get"]),
+    ("/api/v1/users/{id}", &["get", "put", "delete"]),
+    ("/api/v1/users/{id}/keys", &["get", "post"]),
+    ("/api/v1/users/{id}/keys/{key_id}", &["delete"]),
     ("/_health", &["get"]),
     ("/healthz", &["get"]),
     ("/readyz", &["get"]),
@@ -105,7 +109,7 @@ async fn the_openapi_document_covers_every_route_and_error() {
 
 /// Operation ids, which generated clients name their methods after: they
 /// must not change when a handler is renamed.
-const OPERATION_IDS: [(&str, &str, &str); 14] = [
+const OPERATION_IDS: [(&str, &str, &str); 21] = [
     ("/{code}", "get", "follow"),
     ("/{code}", "head", "follow_head"),
     ("/api/v1/links", "post", "create"),
@@ -114,6 +118,13 @@ const OPERATION_IDS: [(&str, &str, &str); 14] = [
     ("/api/v1/links/{code}", "get", "show"),
     ("/api/v1/links/{code}", "patch", "update"),
     ("/api/v1/links/{code}", "delete", "remove"),
+    ("/api/v1/users", "get", "list_users"),
+    ("/api/v1/users/{id}", "get", "show_user"),
+    ("/api/v1/users/{id}", "put", "put_user"),
+    ("/api/v1/users/{id}", "delete", "delete_user"),
+    ("/api/v1/users/{id}/keys", "get", "list_keys"),
+    ("/api/v1/users/{id}/keys", "post", "issue_key"),
+    ("/api/v1/users/{id}/keys/{key_id}", "delete", "revoke_key"),
     ("/_health", "get", "health"),
     ("/healthz", "get", "healthz"),
     ("/readyz", "get", "ready"),

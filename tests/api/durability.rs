@@ -103,11 +103,11 @@ async fn a_panic_in_the_store_fails_one_group_of_creates_and_the_writer_goes_on(
         .validate(links.rules(), 0)
         .unwrap()
     };
-    let first = links.create(spec()).await;
+    let first = links.create(spec(), None).await;
     assert!(matches!(first, Err(AppError::Internal(_))), "{first:?}");
     assert!(links.writers_running());
     for _ in 0..3 {
-        let created = links.create(spec()).await.unwrap();
+        let created = links.create(spec(), None).await.unwrap();
         assert!(links.get(&created.code).await.is_ok());
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shorty::store::{
-    ClickBatch, CounterMarks, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    UserRecord,
 };
 
 /// What goes wrong, once.
@@ -62,11 +63,12 @@ impl Store for Faulty {
 
     async fn list_links(
         &self,
+        owner: Option<&str>,
         after: Option<i64>,
         limit: u32,
         order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        self.inner.list_links(after, limit, order).await
+        self.inner.list_links(owner, after, limit, order).await
     }
 
     async fn update_link(
@@ -121,6 +123,47 @@ impl Store for Faulty {
 
     async fn purge_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
         self.inner.purge_expired(now, limit).await
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> Result<(UserRecord, bool), StoreError> {
+        self.inner.put_user(user).await
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.inner.get_user(id).await
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        self.inner.list_users(after, limit).await
+    }
+
+    async fn delete_user(&self, id: &str, now: i64) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        self.inner.delete_user(id, now).await
+    }
+
+    async fn insert_key(&self, key: &KeyRecord) -> Result<bool, StoreError> {
+        self.inner.insert_key(key).await
+    }
+
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list_keys(user_id).await
+    }
+
+    async fn revoke_key(
+        &self,
+        user_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.revoke_key(user_id, key_id, now).await
+    }
+
+    async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.key_by_hash(hash).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -113,6 +113,44 @@ impl TestApp {
             .bearer_auth(ADMIN_TOKEN)
     }
 
+    /// A request to `path` carrying `token` (an API key, say).
+    pub fn with_token(&self, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.address, path))
+            .bearer_auth(token)
+    }
+
+    /// The store this server uses, for a second server on the same data.
+    pub fn database_url(&self) -> String {
+        self._db.url.clone()
+    }
+
+    /// The Redis key prefix this server uses, when Redis is on.
+    pub fn redis_prefix(&self) -> Option<String> {
+        self._redis_keys.as_ref().map(|p| p.to_string())
+    }
+
+    /// Creates (or updates) user `id` as the admin.
+    pub async fn put_user(&self, id: &str) -> Response {
+        self.admin(Method::PUT, &format!("/api/v1/users/{id}"))
+            .json(&serde_json::json!({"name": format!("User {id}"), "email": format!("{id}@example.com")}))
+            .send()
+            .await
+            .expect("put user")
+    }
+
+    /// Issues a key to user `id` with `body`; returns the issued key object.
+    pub async fn issue_key(&self, id: &str, body: Value) -> Value {
+        let response = self
+            .admin(Method::POST, &format!("/api/v1/users/{id}/keys"))
+            .json(&body)
+            .send()
+            .await
+            .expect("issue key");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("issued key json")
+    }
+
     /// A request to `path` with no credentials.
     pub fn anon(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client

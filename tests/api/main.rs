@@ -29,3 +29,4 @@ mod shared_redis;
 mod slow_clients;
 mod store;
 mod telemetry;
+mod users;

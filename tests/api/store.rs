@@ -1,10 +1,14 @@
 //! The `Store` trait itself, on the backend under test: both
-//! implementations must pass these (batches, clicks, caps, counters).
+//! implementations must pass these (batches, clicks, caps, counters,
+//! users, keys and link owners).
 
 use std::sync::Arc;
 
 use shorty::links::clicks::ClickBuffer;
-use shorty::store::{self, ClickBatch, NewLink, Store};
+use shorty::store::{
+    self, ClickBatch, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
+    UserRecord,
+};
 
 use crate::backend::TestDb;
 use crate::faulty_store::{Fault, Faulty};
@@ -18,6 +22,7 @@ fn link(code: &str) -> NewLink {
         max_clicks: None,
         clicks: 0,
         redirect_status: 302,
+        owner: None,
     }
 }
 
@@ -148,4 +153,228 @@ async fn the_store_counter_and_recorded_redis_blocks_never_overlap() {
     assert!(!again.clears(4000));
     assert_eq!(again.floor(), 6000);
     assert_eq!(store.counter_floor().await.unwrap(), 6000);
+}
+
+fn user(id: &str, name: &str, at: i64) -> UserRecord {
+    UserRecord {
+        id: id.into(),
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// A key of `user_id`'s whose hash is 32 bytes of `fill`.
+fn key(id: &str, user_id: &str, fill: u8, created_at: i64) -> KeyRecord {
+    KeyRecord {
+        id: id.into(),
+        user_id: user_id.into(),
+        name: Some(format!("{id} name")),
+        hash: vec![fill; 32],
+        scopes: 5,
+        created_at,
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn users_are_upserted_and_listed_in_id_order() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    let bob = user("u-b", "bob", 10);
+    assert_eq!(store.put_user(&bob).await.unwrap(), (bob.clone(), true));
+    // An update keeps created_at, whatever the caller sent.
+    let renamed = UserRecord {
+        name: "robert".into(),
+        email: "robert@example.com".into(),
+        created_at: 99,
+        updated_at: 20,
+        ..bob.clone()
+    };
+    let stored = UserRecord {
+        created_at: 10,
+        ..renamed.clone()
+    };
+    assert_eq!(
+        store.put_user(&renamed).await.unwrap(),
+        (stored.clone(), false)
+    );
+    assert_eq!(store.get_user("u-b").await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.get_user("u-x").await.unwrap(), None);
+
+    // Ids compare byte for byte on both backends: "Z" before "u-a".
+    let others = [
+        user("u-c", "carol", 30),
+        user("Z", "zed", 40),
+        user("u-a", "ann", 50),
+    ];
+    for other in &others {
+        assert!(store.put_user(other).await.unwrap().1);
+    }
+    let [carol, zed, ann] = others;
+    let page = |after: Option<&'static str>, limit| {
+        let store = Arc::clone(&store);
+        async move { store.list_users(after, limit).await.unwrap() }
+    };
+    assert_eq!(page(None, 2).await, [zed.clone(), ann.clone()]);
+    assert_eq!(page(Some("u-a"), 2).await, [stored.clone(), carol.clone()]);
+    assert_eq!(page(Some("u-c"), 2).await, Vec::<UserRecord>::new());
+    assert_eq!(page(None, 10).await, [zed, ann, stored, carol]);
+}
+
+#[tokio::test]
+async fn keys_are_listed_revoked_and_found_by_hash() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    store.put_user(&user("alice", "alice", 1)).await.unwrap();
+    store.put_user(&user("bob", "bob", 1)).await.unwrap();
+
+    // No key for a user that does not exist.
+    assert!(!store.insert_key(&key("k0", "ghost", 0, 10)).await.unwrap());
+    assert_eq!(store.key_by_hash(&[0; 32]).await.unwrap(), None);
+
+    let k1 = key("k1", "alice", 1, 20);
+    let k2 = KeyRecord {
+        expires_at: Some(5),
+        name: None,
+        ..key("k2", "alice", 2, 10)
+    };
+    let k3 = key("k3", "alice", 3, 10);
+    let kb = key("kb", "bob", 4, 10);
+    for k in [&k1, &k2, &k3, &kb] {
+        assert!(store.insert_key(k).await.unwrap());
+    }
+    // A hash or an id already stored is a conflict.
+    let same_hash = key("k9", "alice", 1, 30);
+    assert!(matches!(
+        store.insert_key(&same_hash).await,
+        Err(StoreError::Conflict)
+    ));
+    let same_id = key("k1", "bob", 9, 30);
+    assert!(matches!(
+        store.insert_key(&same_id).await,
+        Err(StoreError::Conflict)
+    ));
+
+    // Oldest first, then by id; an expired key is still listed.
+    let listed = store.list_keys("alice").await.unwrap();
+    assert_eq!(listed, [k2.clone(), k3.clone(), k1.clone()]);
+    assert_eq!(
+        store.list_keys("ghost").await.unwrap(),
+        Vec::<KeyRecord>::new()
+    );
+
+    // Bob cannot revoke Alice's key; Alice can, once.
+    assert_eq!(store.revoke_key("bob", "k1", 50).await.unwrap(), None);
+    assert_eq!(
+        store.revoke_key("alice", "k1", 50).await.unwrap(),
+        Some(vec![1; 32])
+    );
+    assert_eq!(store.revoke_key("alice", "k1", 51).await.unwrap(), None);
+    assert_eq!(store.revoke_key("alice", "nope", 51).await.unwrap(), None);
+    let revoked_k1 = KeyRecord {
+        revoked_at: Some(50),
+        ..k1.clone()
+    };
+    assert_eq!(
+        store.list_keys("alice").await.unwrap(),
+        [k2.clone(), k3.clone()]
+    );
+    assert_eq!(
+        store.key_by_hash(&[1; 32]).await.unwrap(),
+        Some(revoked_k1.clone())
+    );
+    assert_eq!(store.key_by_hash(&[4; 32]).await.unwrap(), Some(kb.clone()));
+
+    // Deleting a user revokes the keys still live, and only those.
+    assert_eq!(store.delete_user("ghost", 60).await.unwrap(), None);
+    let mut hashes = store.delete_user("alice", 60).await.unwrap().unwrap();
+    hashes.sort();
+    assert_eq!(hashes, [vec![2; 32], vec![3; 32]]);
+    assert_eq!(store.get_user("alice").await.unwrap(), None);
+    assert_eq!(
+        store.list_keys("alice").await.unwrap(),
+        Vec::<KeyRecord>::new()
+    );
+    assert_eq!(
+        store.key_by_hash(&[2; 32]).await.unwrap(),
+        Some(KeyRecord {
+            revoked_at: Some(60),
+            ..k2
+        })
+    );
+    assert_eq!(store.key_by_hash(&[1; 32]).await.unwrap(), Some(revoked_k1));
+    assert_eq!(store.list_keys("bob").await.unwrap(), [kb]);
+    // Gone: no second delete, no new key.
+    assert_eq!(store.delete_user("alice", 70).await.unwrap(), None);
+    assert!(!store.insert_key(&key("k5", "alice", 5, 80)).await.unwrap());
+    assert_eq!(store.key_by_hash(&[5; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn links_are_listed_by_owner() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    store.put_user(&user("alice", "alice", 1)).await.unwrap();
+    let owned = |code: &str, owner: &str| NewLink {
+        owner: Some(owner.into()),
+        ..link(code)
+    };
+    // One multi-row insert, owners mixed.
+    let ids = store
+        .insert_links(&[
+            owned("a1", "alice"),
+            link("n1"),
+            owned("b1", "bob"),
+            owned("a2", "alice"),
+            owned("a3", "alice"),
+            owned("a4", "alice"),
+        ])
+        .await
+        .unwrap();
+    let id = |i: usize| ids[i].unwrap();
+    assert!(store.delete_link("a3", 5).await.unwrap());
+
+    let codes = |links: Vec<LinkRecord>| links.into_iter().map(|l| l.code).collect::<Vec<_>>();
+    let alice = Some("alice");
+    let newest = |after, limit| store.list_links(alice, after, limit, Order::NewestFirst);
+    assert_eq!(codes(newest(None, 10).await.unwrap()), ["a4", "a2", "a1"]);
+    assert_eq!(codes(newest(None, 2).await.unwrap()), ["a4", "a2"]);
+    assert_eq!(codes(newest(Some(id(3)), 2).await.unwrap()), ["a1"]);
+    assert_eq!(
+        codes(newest(Some(id(0)), 2).await.unwrap()),
+        Vec::<String>::new()
+    );
+    let oldest = |after, limit| store.list_links(alice, after, limit, Order::OldestFirst);
+    assert_eq!(codes(oldest(None, 10).await.unwrap()), ["a1", "a2", "a4"]);
+    assert_eq!(codes(oldest(Some(id(0)), 1).await.unwrap()), ["a2"]);
+    let all = store
+        .list_links(None, None, 10, Order::NewestFirst)
+        .await
+        .unwrap();
+    assert_eq!(codes(all.clone()), ["a4", "a2", "b1", "n1", "a1"]);
+    let owners: Vec<Option<&str>> = all.iter().map(|l| l.owner.as_deref()).collect();
+    assert_eq!(owners, [alice, alice, Some("bob"), None, alice]);
+    let nobody = store
+        .list_links(Some("nobody"), None, 10, Order::NewestFirst)
+        .await
+        .unwrap();
+    assert_eq!(nobody, Vec::<LinkRecord>::new());
+
+    // Every read of a link carries its owner.
+    let a1 = store.get_link("a1").await.unwrap().unwrap();
+    assert_eq!((a1.id, a1.owner.as_deref()), (id(0), alice));
+    assert_eq!(store.get_link("n1").await.unwrap().unwrap().owner, None);
+    let patch = LinkPatch {
+        url: Some("https://example.org/".into()),
+        ..LinkPatch::default()
+    };
+    let patched = store.update_link("a1", &patch).await.unwrap().unwrap();
+    assert_eq!(patched.owner.as_deref(), alice);
+
+    // A deleted user's links stay theirs.
+    assert_eq!(store.delete_user("alice", 9).await.unwrap(), Some(vec![]));
+    assert_eq!(codes(newest(None, 10).await.unwrap()), ["a4", "a2", "a1"]);
 }

@@ -19,11 +19,12 @@ use utoipa::{Modify, OpenApi};
 mod contract;
 mod patterns;
 
-use super::{health, links, prometheus, redirect, AppState};
-use crate::domain::{OwnHost, UrlPolicy};
+use super::{health, links, prometheus, redirect, users, AppState};
+use crate::domain::{OwnHost, Scope, UrlPolicy};
 use crate::error::{AppError, FieldError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
 use crate::links::view::LinkView;
+use crate::users::input::{KeyBody, UserBody};
 use contract::apply_contract;
 
 /// The API description every client and the fuzzer in CI work from.
@@ -42,6 +43,13 @@ use contract::apply_contract;
         links::show,
         links::update,
         links::remove,
+        users::put_user,
+        users::show_user,
+        users::list_users,
+        users::delete_user,
+        users::issue_key,
+        users::list_keys,
+        users::revoke_key,
         health::health,
         health::healthz,
         health::ready,
@@ -58,11 +66,20 @@ use contract::apply_contract;
         links::BatchPage,
         Problem,
         FieldError,
+        UserBody,
+        KeyBody,
+        Scope,
+        users::UserView,
+        users::UserPage,
+        users::KeyView,
+        users::IssuedKeyView,
+        users::KeyList,
     )),
     modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "redirect", description = "Following short links"),
         (name = "links", description = "Creating and managing links"),
+        (name = "users", description = "Users and their API keys"),
         (name = "operations", description = "Probes, metrics and these docs"),
     )
 )]
@@ -108,7 +125,7 @@ impl Modify for BearerAuth {
 
 /// Adds the error responses that follow from each operation's shape, so
 /// no operation can forget one: 400/413/415 where a body or query is read,
-/// 401 where credentials are checked, 404 for `{code}`, 429 where a rate
+/// 401 and 403 where credentials are checked, 404 for `{code}`, 429 where a rate
 /// limit applies and 503 where the store is used.
 struct ProblemResponses;
 
@@ -121,6 +138,7 @@ impl Modify for ProblemResponses {
                 item.get.as_mut(),
                 item.head.as_mut(),
                 item.post.as_mut(),
+                item.put.as_mut(),
                 item.patch.as_mut(),
                 item.delete.as_mut(),
             ];
@@ -139,6 +157,11 @@ impl Modify for ProblemResponses {
                         "Malformed JSON, an unknown field or a bad query parameter",
                     ),
                     (secured, "401", "Missing or invalid credentials"),
+                    (
+                        secured && api,
+                        "403",
+                        "A key without the scope this needs, or someone else's link or user",
+                    ),
                     (path.contains("{code}"), "404", "No link has that code"),
                     (body, "413", "The body is over the size limit"),
                     (body, "415", "The body is not application/json"),
