@@ -17,6 +17,7 @@ use super::AppState;
 use crate::domain::Scope;
 use crate::error::{AppError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
+use crate::links::not_deleted;
 use crate::links::view::{now_ms, LinkView};
 use crate::store::Order;
 
@@ -174,24 +175,41 @@ pub async fn list(
     Authorized(principal, _): Authorized<LinksRead>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<LinkPage>, AppError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(query.limit)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let owner = principal.owner();
     let records = state
         .links
         .list(owner.as_deref(), after, limit, Order::NewestFirst)
         .await?;
-    let next_cursor = match records.last() {
-        Some(last) if records.len() == limit as usize => Some(encode_cursor(last.id)),
-        _ => None,
-    };
+    let next_cursor = next_cursor(&records, limit, |last| encode_cursor(last.id));
     let items = state.links.views(&records);
     Ok(Json(LinkPage { items, next_cursor }))
+}
+
+/// A list's `limit`: 1 to [`MAX_PAGE`], 50 when not given.
+pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    let limit = limit.unwrap_or(50);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
+/// The cursor after a page of `limit` asked for: made from its last item
+/// when the page is full, `None` when it is the last page.
+pub(super) fn next_cursor<T>(
+    page: &[T],
+    limit: u32,
+    cursor: impl Fn(&T) -> String,
+) -> Option<String> {
+    match page.last() {
+        Some(last) if page.len() == limit as usize => Some(cursor(last)),
+        _ => None,
+    }
 }
 
 fn encode_cursor(id: i64) -> String {
@@ -223,10 +241,7 @@ pub async fn show(
 ) -> Result<Json<LinkView>, AppError> {
     let record = state.links.get_any(code.as_str()).await?;
     principal.may_access(record.owner.as_deref())?;
-    if record.deleted_at.is_some() {
-        return Err(AppError::Gone("that link was deleted".to_owned()));
-    }
-    Ok(Json(state.links.view(&record)))
+    Ok(Json(state.links.view(&not_deleted(record)?)))
 }
 
 /// Changes a link's URL, expiry, click cap or status.

@@ -11,15 +11,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{Admin, ApiJson, ApiQuery, Caller};
+use super::links::{next_cursor, page_limit};
 use super::AppState;
 use crate::domain::{Scope, Scopes, UserId};
 use crate::error::{AppError, Problem};
 use crate::links::view::{now_ms, rfc3339};
 use crate::store::{KeyRecord, UserRecord};
 use crate::users::input::{KeyBody, UserBody};
-
-/// Most users in one list page.
-pub const MAX_USER_PAGE: u32 = 1000;
 
 /// A user as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -189,18 +187,10 @@ pub async fn list_users(
     _admin: Admin,
     ApiQuery(query): ApiQuery<UserListQuery>,
 ) -> Result<Json<UserPage>, AppError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_USER_PAGE).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {MAX_USER_PAGE}"
-        )));
-    }
+    let limit = page_limit(query.limit)?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let users = state.users.list(after.as_deref(), limit).await?;
-    let next_cursor = match users.last() {
-        Some(last) if users.len() == limit as usize => Some(last.id.clone()),
-        _ => None,
-    };
+    let next_cursor = next_cursor(&users, limit, |last| last.id.clone());
     let items = users.into_iter().map(UserView::of).collect();
     Ok(Json(UserPage { items, next_cursor }))
 }

@@ -29,10 +29,20 @@ impl IssuedSecret {
         rand::rngs::OsRng.fill_bytes(&mut id);
         IssuedSecret {
             hash: key_hash(&secret),
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: to_hex(&id),
             secret,
         }
     }
+}
+
+/// `bytes` in lowercase hex, for key ids and messages naming a key hash.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect()
 }
 
 /// The stored form of a presented key. Keys hold 256 random bits, so a
@@ -67,6 +77,7 @@ mod tests {
         assert!(looks_like_key(&a.secret));
         assert_eq!(a.hash, key_hash(&a.secret));
         assert_eq!(a.hash.len(), 32);
+        assert_eq!(to_hex(&[0x00, 0xab, 0x0f, 0xf0]), "00ab0ff0");
         for bad in [
             "",
             "sk_",

@@ -1,12 +1,15 @@
 //! Write generations, per stripe of codes: what keeps a cache fill that
 //! raced a write from putting a stale value back.
 //!
-//! A load notes its code's stripe generation before it reads the store; a
+//! The link cache and the API key cache both use them. A load notes its
+//! code's stripe generation before it reads the store; a
 //! write bumps the generation of its code's stripe and changes the cache
 //! under that stripe's lock; the load inserts what it read only if, under
 //! the same lock, the generation is unchanged. So a stale value is never
 //! inserted, not even for a moment, and a write to another code drops a
 //! load only when both codes share one of [`STRIPES`] stripes.
+
+use std::hash::Hash;
 
 use parking_lot::Mutex;
 
@@ -37,12 +40,13 @@ impl Default for Generations {
 }
 
 impl Generations {
-    fn stripe(&self, code: &str) -> usize {
+    fn stripe<K: Hash + ?Sized>(&self, code: &K) -> usize {
         (self.hasher.hash_one(code) as usize) % STRIPES
     }
 
-    /// Call before reading the store for `code`.
-    pub fn ticket(&self, code: &str) -> LoadTicket {
+    /// Call before reading the store for `code` (a link code, or any other
+    /// cache key).
+    pub fn ticket<K: Hash + ?Sized>(&self, code: &K) -> LoadTicket {
         let stripe = self.stripe(code);
         LoadTicket {
             stripe,
@@ -63,7 +67,7 @@ impl Generations {
 
     /// Records a write to `code` and runs `change` (the cache update) in
     /// the same step, so no load in between can slip a stale value in.
-    pub fn write(&self, code: &str, change: impl FnOnce()) {
+    pub fn write<K: Hash + ?Sized>(&self, code: &K, change: impl FnOnce()) {
         let mut generation = self.stripes[self.stripe(code)].lock();
         *generation += 1;
         change();

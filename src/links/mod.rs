@@ -274,11 +274,7 @@ impl LinkService {
 
     /// A live or expired link; deleted links are 410, unknown ones 404.
     pub async fn get(&self, code: &str) -> Result<LinkRecord, AppError> {
-        match self.store.get_link(code).await? {
-            Some(r) if r.deleted_at.is_none() => Ok(r),
-            Some(_) => Err(AppError::Gone("that link was deleted".to_owned())),
-            None => Err(AppError::NotFound("no link has that code".to_owned())),
-        }
+        not_deleted(self.get_any(code).await?)
     }
 
     /// Applies a validated patch; the next redirect sees it.
@@ -357,5 +353,13 @@ impl LinkService {
 
     fn view_with(&self, r: &LinkRecord, pending_clicks: i64) -> LinkView {
         LinkView::of(r, &self.base_url, pending_clicks)
+    }
+}
+
+/// `record`, unless it is a deleted link's tombstone (410).
+pub fn not_deleted(record: LinkRecord) -> Result<LinkRecord, AppError> {
+    match record.deleted_at {
+        None => Ok(record),
+        Some(_) => Err(AppError::Gone("that link was deleted".to_owned())),
     }
 }

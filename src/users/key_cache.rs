@@ -7,11 +7,13 @@
 //! working everywhere within a second either way. Only valid keys are
 //! cached; a key's own expiry is checked on every use.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::KeyGrant;
+use crate::domain::api_key::to_hex;
+use crate::links::generations::{Generations, LoadTicket};
 
 /// How long an entry lives while invalidations can arrive.
 pub const LONG_TTL: Duration = Duration::from_secs(30);
@@ -31,8 +33,8 @@ struct Entry {
 /// See the module doc.
 pub struct KeyCache {
     entries: quick_cache::sync::Cache<Vec<u8>, Entry>,
-    /// Bumped by every invalidation, so a load that raced one is dropped.
-    epoch: AtomicU64,
+    /// Keeps a load that raced a revocation from caching the revoked key.
+    generations: Generations,
     degraded: AtomicBool,
 }
 
@@ -40,7 +42,7 @@ impl Default for KeyCache {
     fn default() -> KeyCache {
         KeyCache {
             entries: quick_cache::sync::Cache::new(CAPACITY),
-            epoch: AtomicU64::new(0),
+            generations: Generations::default(),
             // Until a subscriber says the channel is up.
             degraded: AtomicBool::new(true),
         }
@@ -59,29 +61,30 @@ impl KeyCache {
         (now.saturating_duration_since(entry.fetched) < ttl).then_some(entry.grant)
     }
 
-    /// Where invalidations stand before a load; pass it to [`KeyCache::put`].
-    pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+    /// Call before reading the store for `hash`; pass it to [`KeyCache::put`].
+    pub fn ticket(&self, hash: &[u8]) -> LoadTicket {
+        self.generations.ticket(hash)
     }
 
-    /// Caches a grant loaded at `fetched`, unless an invalidation came in
-    /// since `epoch` (the load may have read a key just revoked).
-    pub fn put(&self, hash: Vec<u8>, grant: Arc<KeyGrant>, fetched: Instant, epoch: u64) {
-        self.entries.insert(hash.clone(), Entry { grant, fetched });
-        if self.epoch() != epoch {
-            self.entries.remove(&hash);
-        }
+    /// Caches a grant loaded at `fetched`, unless an invalidation of its
+    /// stripe came in since `ticket` (the load may have read a key just
+    /// revoked).
+    pub fn put(&self, hash: Vec<u8>, grant: Arc<KeyGrant>, fetched: Instant, ticket: LoadTicket) {
+        self.generations.fill_if_unchanged(ticket, || {
+            self.entries.insert(hash, Entry { grant, fetched });
+        });
     }
 
     /// Forgets one key.
     pub fn invalidate(&self, hash: &[u8]) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.entries.remove(hash);
+        self.generations.write(hash, || {
+            self.entries.remove(hash);
+        });
     }
 
     /// Forgets every key.
     pub fn invalidate_all(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.generations.write_all();
         self.entries.clear();
     }
 
@@ -108,11 +111,7 @@ impl KeyCache {
 
 /// The invalidation message for the key with `hash`.
 pub fn key_message(hash: &[u8]) -> String {
-    let mut message = String::from(KEY_MESSAGE_PREFIX);
-    for b in hash {
-        message.push_str(&format!("{b:02x}"));
-    }
-    message
+    format!("{KEY_MESSAGE_PREFIX}{}", to_hex(hash))
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
@@ -143,11 +142,11 @@ mod tests {
     fn entries_live_long_only_while_invalidations_arrive() {
         let cache = KeyCache::default();
         let t0 = Instant::now();
-        cache.put(vec![1], grant(), t0, cache.epoch());
+        cache.put(vec![1], grant(), t0, cache.ticket(&[1]));
         assert!(cache.get(&[1], t0 + Duration::from_millis(900)).is_some());
         assert!(cache.get(&[1], t0 + Duration::from_millis(1100)).is_none());
         cache.set_degraded(false);
-        cache.put(vec![1], grant(), t0, cache.epoch());
+        cache.put(vec![1], grant(), t0, cache.ticket(&[1]));
         assert!(cache.get(&[1], t0 + Duration::from_secs(20)).is_some());
         assert!(cache.get(&[1], t0 + LONG_TTL).is_none());
     }
@@ -157,18 +156,18 @@ mod tests {
         let cache = KeyCache::default();
         let now = Instant::now();
         let hash = vec![0xab, 0x01];
-        cache.put(hash.clone(), grant(), now, cache.epoch());
+        cache.put(hash.clone(), grant(), now, cache.ticket(&hash));
         assert!(!cache.on_message("abc"));
         assert!(cache.get(&hash, now).is_some());
         assert_eq!(key_message(&hash), "key:ab01");
         assert!(cache.on_message(&key_message(&hash)));
         assert!(cache.get(&hash, now).is_none());
-        let before = cache.epoch();
+        let before = cache.ticket(&hash);
         cache.invalidate(&hash);
         cache.put(hash.clone(), grant(), now, before);
         assert!(cache.get(&hash, now).is_none());
         // A garbled key message forgets everything rather than nothing.
-        cache.put(hash.clone(), grant(), now, cache.epoch());
+        cache.put(hash.clone(), grant(), now, cache.ticket(&hash));
         assert!(cache.on_message("key:zz"));
         assert!(cache.get(&hash, now).is_none());
     }

@@ -109,7 +109,8 @@ impl UserService {
         expires_at: Option<i64>,
         scopes: Scopes,
     ) -> Result<IssuedKey, AppError> {
-        if self.list_keys(user_id).await?.len() >= MAX_KEYS_PER_USER {
+        // An unknown user has no keys; the insert below answers 404 for it.
+        if self.store.list_keys(user_id).await?.len() >= MAX_KEYS_PER_USER {
             return Err(AppError::invalid(
                 "user",
                 format!("a user holds at most {MAX_KEYS_PER_USER} keys; revoke one first"),
@@ -162,7 +163,7 @@ impl UserService {
         let grant = match self.keys.get(&hash, now) {
             Some(grant) => grant,
             None => {
-                let epoch = self.keys.epoch();
+                let ticket = self.keys.ticket(&hash);
                 let Some(record) = self.store.key_by_hash(&hash).await? else {
                     return Ok(None);
                 };
@@ -175,7 +176,7 @@ impl UserService {
                     scopes: Scopes::from_bits(record.scopes),
                     expires_at: record.expires_at,
                 });
-                self.keys.put(hash, Arc::clone(&grant), now, epoch);
+                self.keys.put(hash, Arc::clone(&grant), now, ticket);
                 grant
             }
         };
