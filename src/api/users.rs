@@ -7,95 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::extract::{Admin, ApiJson, ApiQuery, Caller};
 use super::links::{next_cursor, page_limit};
 use super::AppState;
-use crate::domain::{Scope, Scopes, UserId};
+use crate::domain::UserId;
 use crate::error::{AppError, Problem};
-use crate::links::view::{now_ms, rfc3339};
-use crate::store::{KeyRecord, UserRecord};
+use crate::links::view::now_ms;
 use crate::users::input::{KeyBody, UserBody};
-
-/// A user as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct UserView {
-    #[schema(example = "ada")]
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    /// RFC 3339, UTC.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339, UTC.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
-
-impl UserView {
-    fn of(r: UserRecord) -> UserView {
-        UserView {
-            id: r.id,
-            name: r.name,
-            email: r.email,
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
-        }
-    }
-}
-
-/// One page of users, in id order.
-#[derive(Serialize, ToSchema)]
-pub struct UserPage {
-    pub items: Vec<UserView>,
-    /// Pass as `cursor` for the next page (the id of this page's last
-    /// user); `null` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// A key as lists show it: never the secret.
-#[derive(Serialize, ToSchema)]
-pub struct KeyView {
-    #[schema(example = "3f9a0c1be27d4a55")]
-    pub id: String,
-    pub name: Option<String>,
-    pub scopes: Vec<Scope>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339; `null` for a key that never expires.
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-}
-
-impl KeyView {
-    fn of(r: &KeyRecord) -> KeyView {
-        KeyView {
-            id: r.id.clone(),
-            name: r.name.clone(),
-            scopes: Scopes::from_bits(r.scopes).list(),
-            created_at: rfc3339(r.created_at),
-            expires_at: r.expires_at.map(rfc3339),
-        }
-    }
-}
-
-/// A key just issued: the only time its secret is shown.
-#[derive(Serialize, ToSchema)]
-pub struct IssuedKeyView {
-    #[serde(flatten)]
-    pub info: KeyView,
-    /// The secret (`sk_…`); store it now, it cannot be shown again.
-    #[schema(example = "sk_3q2-7wEAAAC6tq7lTmXkd2ZxS1mVBeLk0pOq8nW3ySg")]
-    pub key: String,
-}
-
-/// The user's keys.
-#[derive(Serialize, ToSchema)]
-pub struct KeyList {
-    pub items: Vec<KeyView>,
-}
+use crate::users::view::{IssuedKeyView, KeyList, KeyView, UserPage, UserView};
 
 /// `GET /api/v1/users` query string.
 #[derive(Deserialize, IntoParams)]
@@ -132,17 +54,7 @@ pub async fn put_user(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> Result<Response, AppError> {
-    let id = UserId::parse(&id);
-    let fields = body.validate();
-    let (id, (name, email)) = match (id, fields) {
-        (Ok(id), Ok(fields)) => (id, fields),
-        (Err(e), Err(AppError::Validation(mut errors))) => {
-            errors.insert(0, crate::error::FieldError::new("id", e));
-            return Err(AppError::Validation(errors));
-        }
-        (Err(e), _) => return Err(AppError::invalid("id", e)),
-        (_, Err(e)) => return Err(e),
-    };
+    let (id, name, email) = body.validate(&id)?;
     let (user, created) = state.users.put(id, name, email).await?;
     let location = format!("/api/v1/users/{}", user.id);
     let view = Json(UserView::of(user));

@@ -1,9 +1,12 @@
-//! The command line: `serve` (the default) and the store-admin commands.
+//! The command line: `serve` (the default) and the store-admin commands
+//! (links, users and keys).
 
+mod accounts;
 mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +18,7 @@ use crate::links::LinkService;
 use crate::shutdown::shutdown_signal;
 use crate::startup::Application;
 use crate::store;
+use crate::users::UserService;
 
 /// Command-line arguments; config flags are accepted before or after the command.
 #[derive(Parser, Debug)]
@@ -56,6 +60,12 @@ pub enum Command {
     Import,
     /// Print the effective configuration, secrets redacted
     PrintConfig,
+    /// Manage users: put, get, list, delete
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Manage API keys: issue, list, revoke
+    #[command(subcommand)]
+    Key(accounts::KeyCommand),
 }
 
 impl Cli {
@@ -127,6 +137,16 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let links = open(&config).await?;
             transfer::export(&links).await?;
         }
+        Command::User(command) => {
+            let (links, users) = open_users(&config).await?;
+            accounts::user(&users, command).await?;
+            links.store().close().await;
+        }
+        Command::Key(command) => {
+            let (links, users) = open_users(&config).await?;
+            accounts::key(&users, command).await?;
+            links.store().close().await;
+        }
         Command::Import => {
             let links = open(&config).await?;
             let summary = transfer::import(&links, &config).await?;
@@ -156,6 +176,14 @@ async fn open(config: &Config) -> anyhow::Result<LinkService> {
     LinkService::start(config, store)
         .await
         .map_err(anyhow::Error::msg)
+}
+
+/// The user service over the configured store and Redis (the link
+/// service is opened too, as it owns the Redis connection).
+async fn open_users(config: &Config) -> anyhow::Result<(LinkService, UserService)> {
+    let links = open(config).await?;
+    let users = UserService::new(Arc::clone(links.store()), links.redis().cloned());
+    Ok((links, users))
 }
 
 fn redacted_db(config: &Config) -> String {

@@ -116,13 +116,17 @@ async fn subscribe_forever(redis: &SharedRedis, cache: &dyn LocalCache) {
 
 impl SharedRedis {
     /// Tells every instance (this one too) about `message` on the
-    /// invalidation channel, retrying for up to [`PUBLISH_RETRY_FOR`] in
-    /// the background when Redis does not take it now.
-    pub fn publish_invalidation(self: &Arc<Self>, message: String) {
+    /// invalidation channel. When Redis does not take it now, returns
+    /// `false` and keeps retrying for up to [`PUBLISH_RETRY_FOR`] in the
+    /// background (which a short-lived process may not live to finish).
+    pub async fn publish_invalidation(self: &Arc<Self>, message: String) -> bool {
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(self.key("invalidate")).arg(&message);
+        if self.query_now::<()>(&publish).await.is_ok() {
+            return true;
+        }
         let redis = Arc::clone(self);
         tokio::spawn(async move {
-            let mut publish = redis::cmd("PUBLISH");
-            publish.arg(redis.key("invalidate")).arg(&message);
             let deadline = tokio::time::Instant::now() + PUBLISH_RETRY_FOR;
             while redis.query_now::<()>(&publish).await.is_err() {
                 if tokio::time::Instant::now() >= deadline {
@@ -132,6 +136,7 @@ impl SharedRedis {
                 tokio::time::sleep(HEARTBEAT_EVERY).await;
             }
         });
+        false
     }
 }
 

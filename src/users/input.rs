@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{Email, Expiry, Scope, Scopes, UserName};
+use crate::domain::{Email, Expiry, Scope, Scopes, UserId, UserName};
 use crate::error::{AppError, FieldErrors};
 
 /// Longest key name.
@@ -22,8 +22,11 @@ pub struct UserBody {
 
 impl UserBody {
     /// Checks every field, reporting all problems at once.
-    pub fn validate(self) -> Result<(UserName, Email), AppError> {
+    /// `id` is the user's id from the path (or command line), checked
+    /// with the body so that its error is reported with theirs.
+    pub fn validate(self, id: &str) -> Result<(UserId, UserName, Email), AppError> {
         let mut errors = FieldErrors::default();
+        let id = errors.check("id", UserId::parse(id));
         let name = errors.check(
             "name",
             self.name
@@ -37,8 +40,8 @@ impl UserBody {
                 .and_then(|e| Email::parse(&e)),
         );
         errors.into_result()?;
-        match (name, email) {
-            (Some(name), Some(email)) => Ok((name, email)),
+        match (id, name, email) {
+            (Some(id), Some(name), Some(email)) => Ok((id, name, email)),
             _ => Err(AppError::Internal("validation lost a field".to_owned())),
         }
     }
@@ -126,16 +129,17 @@ mod tests {
 
     #[test]
     fn user_bodies_report_every_bad_field() {
-        let Err(AppError::Validation(errors)) = UserBody::default().validate() else {
+        let Err(AppError::Validation(errors)) = UserBody::default().validate("a b") else {
             panic!("expected a validation error");
         };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["name", "email"]);
+        assert_eq!(fields, ["id", "name", "email"]);
         let ok = UserBody {
             name: Some(" Ada ".into()),
             email: Some("ada@example.com".into()),
         };
-        let (name, email) = ok.validate().unwrap();
+        let (id, name, email) = ok.validate("ada").unwrap();
+        assert_eq!(id.as_str(), "ada");
         assert_eq!(name.into_string(), "Ada");
         assert_eq!(email.into_string(), "ada@example.com");
     }

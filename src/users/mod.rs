@@ -6,6 +6,7 @@
 
 pub mod input;
 pub mod key_cache;
+pub mod view;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,15 +91,18 @@ impl UserService {
         Ok(self.store.list_users(after, limit).await?)
     }
 
-    /// Deletes a user and revokes their keys; their links stay.
-    pub async fn delete(&self, id: &str) -> Result<(), AppError> {
+    /// Deletes a user and revokes their keys; their links stay. Returns
+    /// whether every revocation was announced (see
+    /// [`UserService::revoke_key`]).
+    pub async fn delete(&self, id: &str) -> Result<bool, AppError> {
         let revoked = self.store.delete_user(id, now_ms()).await?;
         let revoked =
             revoked.ok_or_else(|| AppError::NotFound("no user has that id".to_owned()))?;
+        let mut announced = true;
         for hash in &revoked {
-            self.forget(hash);
+            announced &= self.forget(hash).await;
         }
-        Ok(())
+        Ok(announced)
     }
 
     /// Issues a key to an existing user.
@@ -143,12 +147,14 @@ impl UserService {
     }
 
     /// Revokes a key; it stops working on every instance within a second.
-    pub async fn revoke_key(&self, user_id: &str, key_id: &str) -> Result<(), AppError> {
+    /// Returns `false` when Redis did not take the announcement: instances
+    /// whose invalidation channel is up may then accept the key for up to
+    /// [`key_cache::LONG_TTL`] (a server keeps retrying for longer).
+    pub async fn revoke_key(&self, user_id: &str, key_id: &str) -> Result<bool, AppError> {
         let hash = self.store.revoke_key(user_id, key_id, now_ms()).await?;
         let hash =
             hash.ok_or_else(|| AppError::NotFound("that user has no such key".to_owned()))?;
-        self.forget(&hash);
-        Ok(())
+        Ok(self.forget(&hash).await)
     }
 
     /// What `token` grants, or `None` when it is not a valid key (unknown,
@@ -184,10 +190,13 @@ impl UserService {
         Ok((!expired).then_some(grant))
     }
 
-    fn forget(&self, hash: &[u8]) {
+    /// Drops the key here and announces it to every instance; `false` if
+    /// Redis did not take the announcement.
+    async fn forget(&self, hash: &[u8]) -> bool {
         self.keys.invalidate(hash);
-        if let Some(redis) = &self.redis {
-            redis.publish_invalidation(key_message(hash));
+        match &self.redis {
+            Some(redis) => redis.publish_invalidation(key_message(hash)).await,
+            None => true,
         }
     }
 }

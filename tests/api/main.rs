@@ -7,6 +7,7 @@ mod backend;
 mod binary;
 mod cache;
 mod cli;
+mod cli_accounts;
 mod codes;
 mod config;
 mod crash;

@@ -25,6 +25,7 @@ use crate::error::{AppError, FieldError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
 use crate::links::view::LinkView;
 use crate::users::input::{KeyBody, UserBody};
+use crate::users::view::{IssuedKeyView, KeyList, KeyView, UserPage, UserView};
 use contract::apply_contract;
 
 /// The API description every client and the fuzzer in CI work from.
@@ -69,11 +70,11 @@ use contract::apply_contract;
         UserBody,
         KeyBody,
         Scope,
-        users::UserView,
-        users::UserPage,
-        users::KeyView,
-        users::IssuedKeyView,
-        users::KeyList,
+        UserView,
+        UserPage,
+        KeyView,
+        IssuedKeyView,
+        KeyList,
     )),
     modifiers(&BearerAuth, &ProblemResponses),
     tags(
