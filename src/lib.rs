@@ -12,6 +12,10 @@
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, capped-click batches, group commit
 //!   and counter blocks.
+//! - [`analytics`]: click analytics next to them: visits recorded by the
+//!   redirect path, derived off the serving threads (bots, browsers, OS,
+//!   devices, countries) into daily rollups, and the stats read back;
+//!   [`clock`]: the time they go by, which tests set.
 //! - [`users`]: the user service next to it: users, API keys (kept as
 //!   hashes, with a cache of valid keys that revocations clear on every
 //!   instance) and who owns which link.
@@ -38,9 +42,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod api;
 pub mod cli;
 pub mod client_ip;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

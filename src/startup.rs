@@ -11,6 +11,8 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::analytics::classify::Classifier;
+use crate::analytics::Analytics;
 use crate::api::{self, AppState};
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
@@ -69,7 +71,12 @@ impl Application {
         if let Some(metrics) = &metrics {
             store = TimedStore::wrap(store, Arc::clone(metrics));
         }
-        let links = LinkService::start(&config, store)
+        let analytics =
+            Arc::new(Analytics::new(&config, Arc::clone(&store)).map_err(anyhow::Error::msg)?);
+        // The user-agent matchers take a moment to compile; not on the
+        // first request that needs them.
+        tokio::task::spawn_blocking(Classifier::warm_up);
+        let links = LinkService::start(&config, store, analytics.deriver())
             .await
             .map_err(anyhow::Error::msg)?;
         let listeners = listen::bind_per_core(&config.listen)
@@ -88,6 +95,7 @@ impl Application {
             limits: RateLimits::new(&config, links.redis().cloned()),
             users,
             links,
+            analytics,
             admin_token: config.admin_token.as_deref().map(SecretDigest::of),
             request_timeout: config.request_timeout,
             allow_anonymous: config.allow_anonymous,
@@ -253,6 +261,11 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged expired links"),
                 Err(e) => tracing::warn!(error = %e, "purging expired links failed"),
+            }
+            match state.analytics.purge_old().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "purged click stats past stats_retention_days"),
+                Err(e) => tracing::warn!(error = %e, "purging old click stats failed"),
             }
         }
     });

@@ -166,6 +166,12 @@ impl NeedsScope for LinksWrite {
     const SCOPE: Scope = Scope::LinksWrite;
 }
 
+/// Needs `stats:read`.
+pub struct StatsRead;
+impl NeedsScope for StatsRead {
+    const SCOPE: Scope = Scope::StatsRead;
+}
+
 /// The admin or a key with scope `S`. As an extractor it runs before the
 /// body is read, so a caller without the right gets 401/403 without
 /// making the server parse a 2 MiB batch first.

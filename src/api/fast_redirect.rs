@@ -29,7 +29,7 @@ use futures::future::Either;
 use tower::Service;
 
 use super::observe::{client_at, log_request, peer_of, request_id_of, REQUEST_ID};
-use super::redirect::redirect_to;
+use super::redirect::{redirect_to, visit_of};
 use super::AppState;
 use crate::domain::{alias::is_reserved, code::is_code};
 use crate::listen::idle::Activity;
@@ -74,9 +74,9 @@ impl FastRedirect {
         }
         let started = Instant::now();
         let target = self.state.links.cached_plain_target(code, started)?;
-        if method == Method::GET {
-            self.state.links.record_click(&target);
-        }
+        let client = client_at(&self.state, peer, req.headers());
+        let visit = visit_of(req.headers(), client.0, method);
+        self.state.links.record_click(&target, &visit);
         let mut response = redirect_to(&target);
         let status = response.status().as_u16();
         let request_id = request_id_of(req.headers());
@@ -84,14 +84,7 @@ impl FastRedirect {
         if let Some(metrics) = &self.state.metrics {
             metrics.record_fast_redirect(method, status, elapsed);
         }
-        log_request(
-            method,
-            REDIRECT_ROUTE,
-            status,
-            elapsed,
-            &request_id,
-            client_at(&self.state, peer, req.headers()),
-        );
+        log_request(method, REDIRECT_ROUTE, status, elapsed, &request_id, client);
         response
             .headers_mut()
             .insert(REQUEST_ID.clone(), request_id);

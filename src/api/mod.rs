@@ -12,6 +12,7 @@ pub mod links;
 pub mod observe;
 pub mod prometheus;
 pub mod redirect;
+pub mod stats;
 pub mod users;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::analytics::Analytics;
 use crate::client_ip::TrustedProxies;
 use crate::domain::SecretDigest;
 use crate::error::AppError;
@@ -41,6 +43,8 @@ pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// State shared by every handler.
 pub struct AppState {
     pub links: LinkService,
+    /// Click stats, and the bot check capped links need.
+    pub analytics: Arc<Analytics>,
     /// Users and their API keys.
     pub users: UserService,
     /// The digest of the bearer token with full rights; `None` disables
@@ -127,6 +131,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/links/{code}",
             get(links::show).patch(links::update).delete(links::remove),
         )
+        .route("/links/{code}/stats", get(stats::link_stats))
+        .route("/stats", get(stats::caller_stats))
         .route("/users", get(users::list_users))
         .route(
             "/users/{id}",

@@ -3,12 +3,18 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use std::net::IpAddr;
+
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 
 use super::extract::CodePath;
 use super::AppState;
+use crate::analytics::visits::Visit;
+use crate::client_ip::ClientIp;
 use crate::domain::Code;
 use crate::error::{AppError, Problem};
 use crate::links::cache::{Cached, Target};
@@ -25,15 +31,21 @@ const TEMPORARY: HeaderValue = HeaderValue::from_static("private, no-store");
         (status = 302, description = "Found (the default redirect_status)", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
         (status = 307, description = "Temporary redirect", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
         (status = 308, description = "Permanent redirect", headers(("Location" = String, description = "The target URL, byte for byte"), ("Cache-Control" = String))),
+        (status = 200, description = "A link with max_clicks asked for by a bot, a link-preview fetcher or a HEAD request: a page without the target, and no click used", content_type = "text/html"),
+        (status = 404, description = "No link has that code",
+            body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Expired, deleted or out of clicks",
             body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn follow(
     State(state): State<Arc<AppState>>,
     method: Method,
+    Extension(client): Extension<ClientIp>,
+    headers: HeaderMap,
     CodePath(code): CodePath,
 ) -> Result<Response, AppError> {
-    let result = redirect(&state, method, code).await;
+    let visit = visit_of(&headers, client.0, &method);
+    let result = redirect(&state, &visit, code).await;
     if let Some(metrics) = &state.metrics {
         match &result {
             Ok(_) => metrics.record_redirect(RedirectOutcome::Found),
@@ -45,29 +57,75 @@ pub async fn follow(
     result
 }
 
-async fn redirect(state: &AppState, method: Method, code: Code) -> Result<Response, AppError> {
+async fn redirect(state: &AppState, visit: &Visit<'_>, code: Code) -> Result<Response, AppError> {
     let target = match state.links.resolve(code.as_str()).await? {
         Cached::Live(target) => target,
         Cached::Gone => return Err(gone()),
-        Cached::Missing => return Err(AppError::NotFound("no link has that code".to_owned())),
+        Cached::Missing => {
+            state.links.record_unknown(visit);
+            return Err(AppError::NotFound("no link has that code".to_owned()));
+        }
     };
     if target.is_expired() {
         return Err(gone());
     }
-    let counts = method == Method::GET;
-    let allowed = match (target.capped, counts) {
-        (true, true) => state.links.take_capped_click(&target).await?,
-        (true, false) => state.links.has_clicks_left(&target.code).await?,
-        (false, true) => {
-            state.links.record_click(&target);
-            true
+    if !target.capped {
+        state.links.record_click(&target, visit);
+        return Ok(redirect_to(&target));
+    }
+    // A bot must not use up a capped link: a chat app unfurling a one-time
+    // link would spend it. It gets a page without the target instead, so
+    // claiming to be a bot gains nothing either.
+    let bot = visit.head
+        || state
+            .analytics
+            .is_bot(&String::from_utf8_lossy(visit.user_agent))
+            .await;
+    if bot {
+        if !state.links.has_clicks_left(&target.code).await? {
+            return Err(gone());
         }
-        (false, false) => true,
-    };
-    if !allowed {
+        state.links.record_counted_visit(&target, visit);
+        return Ok(no_target_page());
+    }
+    if !state.links.take_capped_click(&target).await? {
         return Err(gone());
     }
+    state.links.record_counted_visit(&target, visit);
     Ok(redirect_to(&target))
+}
+
+/// What the redirect path records of a request.
+pub(super) fn visit_of<'a>(headers: &'a HeaderMap, ip: IpAddr, method: &Method) -> Visit<'a> {
+    let header = |name| {
+        headers
+            .get(name)
+            .map_or(&b""[..], |v: &HeaderValue| v.as_bytes())
+    };
+    Visit {
+        user_agent: header(header::USER_AGENT),
+        referer: header(header::REFERER),
+        ip,
+        head: method == Method::HEAD,
+    }
+}
+
+/// The page a bot gets for a capped link: no target, no click used.
+fn no_target_page() -> Response {
+    const PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        <meta name=\"robots\" content=\"noindex\"><title>Limited link</title></head>\
+        <body><p>This short link can be opened a limited number of times. \
+        Open it in a browser to follow it.</p></body></html>";
+    let mut response = Response::new(axum::body::Body::from(Bytes::from_static(PAGE.as_bytes())));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, TEMPORARY);
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    response
 }
 
 /// The redirect response for a live link (this handler and the fast path).

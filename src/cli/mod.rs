@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::analytics::rollup::Deriver;
 use crate::config::{Config, ConfigLayer};
 use crate::links::input::CreateBody;
 use crate::links::view::now_ms;
@@ -173,7 +174,7 @@ async fn warn_if_unannounced(links: &LinkService) {
 async fn open(config: &Config) -> anyhow::Result<LinkService> {
     let store = store::connect(&config.database_url, &config.store_options()).await?;
     store.migrate().await?;
-    LinkService::start(config, store)
+    LinkService::start(config, store, Deriver::without_geoip())
         .await
         .map_err(anyhow::Error::msg)
 }

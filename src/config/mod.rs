@@ -14,6 +14,7 @@ use url::Url;
 
 pub use resolve::MIN_ADMIN_TOKEN_LEN;
 
+use crate::clock::Clock;
 use crate::domain::RedirectStatus;
 use crate::store::StoreOptions;
 
@@ -149,6 +150,12 @@ pub struct ConfigLayer {
     /// Sentry-compatible DSN for error reporting
     #[arg(long, env = "SHORTY_SENTRY_DSN", global = true, hide_env_values = true)]
     pub sentry_dsn: Option<String>,
+    /// MaxMind-format .mmdb file for the country dimension of click stats
+    #[arg(long, env = "SHORTY_GEOIP_DB", global = true)]
+    pub geoip_db: Option<PathBuf>,
+    /// Purge daily click stats older than this many days [default: keep]
+    #[arg(long, env = "SHORTY_STATS_RETENTION_DAYS", global = true)]
+    pub stats_retention_days: Option<u32>,
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
@@ -211,6 +218,8 @@ impl ConfigLayer {
             max_connections,
             otlp_endpoint,
             sentry_dsn,
+            geoip_db,
+            stats_retention_days,
         )
     }
 
@@ -277,6 +286,10 @@ pub struct Config {
     pub max_connections: usize,
     pub otlp_endpoint: Option<String>,
     pub sentry_dsn: Option<String>,
+    pub geoip_db: Option<PathBuf>,
+    pub stats_retention_days: Option<u32>,
+    /// What click days are dated by; tests set it, nothing else does.
+    pub clock: Clock,
 }
 
 impl Config {

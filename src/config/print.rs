@@ -122,6 +122,18 @@ impl Config {
                     .and_then(s),
             ),
             ("sentry_dsn", secret(&self.sentry_dsn)),
+            (
+                "geoip_db",
+                self.geoip_db
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .as_deref()
+                    .and_then(s),
+            ),
+            (
+                "stats_retention_days",
+                self.stats_retention_days.map(|d| V::Integer(d.into())),
+            ),
         ];
         let mut out = String::new();
         for (key, value) in rows {

@@ -7,6 +7,7 @@ use url::Url;
 
 use super::{Config, ConfigLayer, LogFormat};
 use crate::client_ip::TrustedProxies;
+use crate::clock::Clock;
 use crate::domain::codegen::LENGTHS;
 use crate::domain::{OwnHost, RedirectStatus};
 
@@ -65,6 +66,10 @@ impl Config {
                 return Err(format!("{name} must be at least 1"));
             }
         }
+        let stats_retention_days = match layer.stats_retention_days {
+            Some(0) => return Err("stats_retention_days must be at least 1".to_owned()),
+            days => days,
+        };
         let trusted_proxies = layer.trusted_proxies.unwrap_or_default();
         TrustedProxies::parse(&trusted_proxies)?;
         let own_hosts: Vec<String> = layer
@@ -160,6 +165,9 @@ impl Config {
             max_connections,
             otlp_endpoint,
             sentry_dsn: layer.sentry_dsn,
+            geoip_db: layer.geoip_db,
+            stats_retention_days,
+            clock: Clock::System,
         })
     }
 }

@@ -15,6 +15,8 @@ pub mod view;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::analytics::rollup::Deriver;
+use crate::analytics::visits::{Visit, UNKNOWN_LINK};
 use crate::config::Config;
 use crate::domain::CodeGenerator;
 use crate::error::AppError;
@@ -57,14 +59,19 @@ pub struct LinkService {
 }
 
 impl LinkService {
-    /// Loads the code key and blocklist and starts the group-commit writer.
-    pub async fn start(config: &Config, store: Arc<dyn Store>) -> Result<LinkService, String> {
+    /// Loads the code key and blocklist and starts the group-commit writer;
+    /// visits are derived into analytics with `deriver`.
+    pub async fn start(
+        config: &Config,
+        store: Arc<dyn Store>,
+        deriver: Deriver,
+    ) -> Result<LinkService, String> {
         let rules = Rules::from_config(config)?;
         let key = store.code_key().await.map_err(|e| e.to_string())?;
         let generator = CodeGenerator::new(key, config.code_length);
         let redis = SharedRedis::new(config)?;
         let cache = Arc::new(LinkCache::new(config.cache_capacity));
-        let clicks = Arc::new(ClickBuffer::default());
+        let clicks = Arc::new(ClickBuffer::new(deriver, config.clock.clone()));
         // Until the invalidation channel is subscribed, writes on other
         // instances cannot reach this cache.
         cache.set_degraded(redis.is_some());
@@ -248,9 +255,21 @@ impl LinkService {
         ))
     }
 
-    /// Counts a click on an uncapped link, in memory.
-    pub fn record_click(&self, target: &Target) {
-        self.clicks.record(target.id);
+    /// Records a visit to an uncapped link, in memory: a click unless it
+    /// turns out to be a bot's.
+    pub fn record_click(&self, target: &Target, visit: &Visit<'_>) {
+        self.clicks.record(target.id, visit, false);
+    }
+
+    /// Records a visit whose click, if any, is already counted (a capped
+    /// link's, or a bot's that was not let through): analytics only.
+    pub fn record_counted_visit(&self, target: &Target, visit: &Visit<'_>) {
+        self.clicks.record(target.id, visit, true);
+    }
+
+    /// Records a request for a code no link has.
+    pub fn record_unknown(&self, visit: &Visit<'_>) {
+        self.clicks.record(UNKNOWN_LINK, visit, false);
     }
 
     /// Writes buffered clicks to the store.

@@ -1,12 +1,15 @@
 //! Durable storage behind one trait, so SQLite and PostgreSQL are
 //! interchangeable; the backend is chosen by the `database_url` scheme.
 
+mod click_rows;
 mod postgres;
 mod postgres_clicks;
+mod postgres_stats;
 mod postgres_users;
 mod sqlite;
 mod sqlite_clicks;
 mod sqlite_lookup;
+mod sqlite_stats;
 mod sqlite_users;
 pub mod timed;
 
@@ -16,6 +19,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use click_rows::{
+    ClickBatch, DayRow, Dimension, LinkStatsRows, Owner, OwnerStatsRows, ValueRow, TOP,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -117,17 +123,6 @@ impl CounterMarks {
     }
 }
 
-/// One flush of the click buffer: an id that stays the same when the
-/// flush is retried, so it is never written twice, and its counts by link
-/// id, sorted.
-#[derive(Clone, Copy, Debug)]
-pub struct ClickBatch<'a> {
-    pub id: i64,
-    pub counts: &'a [(i64, i64)],
-    /// When it is written, in Unix milliseconds.
-    pub now: i64,
-}
-
 /// Store failures, split by what the caller should do about them.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
@@ -226,10 +221,36 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Vec<i64>, StoreError>;
 
-    /// Adds aggregated click counts, keyed by link id, in one transaction
-    /// that also records `batch`. A batch already recorded was written by
-    /// an earlier attempt (which then failed to say so), and is skipped.
+    /// Adds a flush's click counts and analytics rollups, in one
+    /// transaction that also records `batch.id`. A batch already recorded
+    /// was written by an earlier attempt (which then failed to say so), and
+    /// is skipped.
     async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError>;
+
+    /// One link's daily counts and top `top` values per dimension, over
+    /// the days `from..=to`.
+    async fn link_stats(
+        &self,
+        link_id: i64,
+        from: i32,
+        to: i32,
+    ) -> Result<LinkStatsRows, StoreError>;
+
+    /// Daily totals and the `top` most visited links of `owner`'s links.
+    async fn owner_stats(
+        &self,
+        owner: Owner<'_>,
+        from: i32,
+        to: i32,
+        top: u32,
+    ) -> Result<OwnerStatsRows, StoreError>;
+
+    /// Requests for unknown codes per day over `from..=to` (days without
+    /// any are absent).
+    async fn unknown_days(&self, from: i32, to: i32) -> Result<Vec<(i32, i64)>, StoreError>;
+
+    /// Deletes analytics rows of days before `before`; returns how many.
+    async fn purge_stats(&self, before: i32) -> Result<u64, StoreError>;
 
     /// Forgets the ids of click batches written before `before`.
     async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError>;

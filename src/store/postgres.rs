@@ -15,10 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store,
-    StoreError, StoreOptions, UserRecord,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
+    Order, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord, TOP,
 };
-use super::{postgres_clicks, postgres_users};
+use super::{postgres_clicks, postgres_stats, postgres_users};
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
 const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
@@ -226,6 +226,46 @@ impl Store for PostgresStore {
     async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError> {
         let limit = postgres_clicks::FLUSH_TIMEOUT + STATEMENT_TIMEOUT_MARGIN;
         postgres_clicks::add(&self.pool, batch, limit).await
+    }
+
+    async fn link_stats(
+        &self,
+        link_id: i64,
+        from: i32,
+        to: i32,
+    ) -> Result<LinkStatsRows, StoreError> {
+        self.bounded(postgres_stats::link(&self.pool, link_id, from, to, TOP))
+            .await
+    }
+
+    async fn owner_stats(
+        &self,
+        owner: Owner<'_>,
+        from: i32,
+        to: i32,
+        top: u32,
+    ) -> Result<OwnerStatsRows, StoreError> {
+        self.bounded(postgres_stats::owner(&self.pool, owner, from, to, top))
+            .await
+    }
+
+    async fn unknown_days(&self, from: i32, to: i32) -> Result<Vec<(i32, i64)>, StoreError> {
+        self.bounded(postgres_stats::unknown(&self.pool, from, to))
+            .await
+    }
+
+    async fn purge_stats(&self, before: i32) -> Result<u64, StoreError> {
+        match tokio::time::timeout(
+            postgres_clicks::FLUSH_TIMEOUT,
+            postgres_stats::purge(&self.pool, before),
+        )
+        .await
+        {
+            Ok(purged) => Ok(purged?),
+            Err(_) => Err(StoreError::Unavailable(
+                "the stats purge did not finish in time".to_owned(),
+            )),
+        }
     }
 
     async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {

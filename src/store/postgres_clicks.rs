@@ -47,7 +47,7 @@ pub async fn add(
             );
             return Ok::<_, sqlx::Error>(());
         }
-        for chunk in batch.counts.chunks(FLUSH_CHUNK) {
+        for chunk in batch.link_clicks.chunks(FLUSH_CHUNK) {
             let (ids, clicks): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
             sqlx::query(
                 "INSERT INTO link_clicks (link_id, clicks) \
@@ -56,6 +56,47 @@ pub async fn add(
             )
             .bind(&ids)
             .bind(&clicks)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in batch.days.chunks(FLUSH_CHUNK) {
+            sqlx::query(
+                "INSERT INTO click_days (link_id, day, human, bots) \
+                 SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int8[], $4::int8[]) \
+                 ON CONFLICT (link_id, day) DO UPDATE SET \
+                   human = click_days.human + excluded.human, bots = click_days.bots + excluded.bots",
+            )
+            .bind(chunk.iter().map(|d| d.link_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|d| d.day).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|d| d.human).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|d| d.bots).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in batch.values.chunks(FLUSH_CHUNK) {
+            sqlx::query(
+                "INSERT INTO click_values (link_id, day, dim, value, clicks) \
+                 SELECT * FROM UNNEST($1::int8[], $2::int4[], $3::int2[], $4::text[], $5::int8[]) \
+                 ON CONFLICT (link_id, day, dim, value) \
+                 DO UPDATE SET clicks = click_values.clicks + excluded.clicks",
+            )
+            .bind(chunk.iter().map(|v| v.link_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|v| v.day).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|v| v.dim.id()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|v| v.value.as_str()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|v| v.clicks).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !batch.unknown.is_empty() {
+            let (days, requests): (Vec<i32>, Vec<i64>) = batch.unknown.iter().copied().unzip();
+            sqlx::query(
+                "INSERT INTO unknown_days (day, requests) \
+                 SELECT * FROM UNNEST($1::int4[], $2::int8[]) \
+                 ON CONFLICT (day) DO UPDATE SET requests = unknown_days.requests + excluded.requests",
+            )
+            .bind(&days)
+            .bind(&requests)
             .execute(&mut *tx)
             .await?;
         }

@@ -13,10 +13,11 @@ use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::sqlite_clicks::{self, ROWS_PER_STATEMENT};
 use super::sqlite_lookup::InlineLookup;
+use super::sqlite_stats;
 use super::sqlite_users;
 use super::{
-    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store,
-    StoreError, StoreOptions, UserRecord,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
+    Order, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord, TOP,
 };
 
 /// Link columns, with clicks summed over `links` and `link_clicks`.
@@ -217,6 +218,33 @@ impl Store for SqliteStore {
 
     async fn add_clicks(&self, batch: ClickBatch<'_>) -> Result<(), StoreError> {
         sqlite_clicks::add(&self.write, batch).await
+    }
+
+    async fn link_stats(
+        &self,
+        link_id: i64,
+        from: i32,
+        to: i32,
+    ) -> Result<LinkStatsRows, StoreError> {
+        sqlite_stats::link(&self.read, link_id, from, to, TOP).await
+    }
+
+    async fn owner_stats(
+        &self,
+        owner: Owner<'_>,
+        from: i32,
+        to: i32,
+        top: u32,
+    ) -> Result<OwnerStatsRows, StoreError> {
+        sqlite_stats::owner(&self.read, owner, from, to, top).await
+    }
+
+    async fn unknown_days(&self, from: i32, to: i32) -> Result<Vec<(i32, i64)>, StoreError> {
+        sqlite_stats::unknown(&self.read, from, to).await
+    }
+
+    async fn purge_stats(&self, before: i32) -> Result<u64, StoreError> {
+        sqlite_stats::purge(&self.write, before).await
     }
 
     async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {

@@ -1,5 +1,6 @@
-//! Click writes on SQLite: flushed batches and capped links' clicks, each a
-//! transaction on the single writer connection.
+//! Click writes on SQLite: flushed batches (click counts and the analytics
+//! rollups) and capped links' clicks, each a transaction on the single
+//! writer connection.
 
 use sqlx::{QueryBuilder, SqlitePool};
 
@@ -30,7 +31,7 @@ pub async fn add(write: &SqlitePool, batch: ClickBatch<'_>) -> Result<(), StoreE
         );
         return Ok(());
     }
-    for chunk in batch.counts.chunks(ROWS_PER_STATEMENT) {
+    for chunk in batch.link_clicks.chunks(ROWS_PER_STATEMENT) {
         let mut upsert = QueryBuilder::new("INSERT INTO link_clicks (link_id, clicks) ");
         upsert.push_values(chunk, |mut row, (id, n)| {
             row.push_bind(id).push_bind(n);
@@ -39,6 +40,46 @@ pub async fn add(write: &SqlitePool, batch: ClickBatch<'_>) -> Result<(), StoreE
             " ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
         );
         upsert.build().execute(&mut *tx).await?;
+    }
+    for chunk in batch.days.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = QueryBuilder::new("INSERT INTO click_days (link_id, day, human, bots) ");
+        upsert.push_values(chunk, |mut row, d| {
+            row.push_bind(d.link_id)
+                .push_bind(d.day)
+                .push_bind(d.human)
+                .push_bind(d.bots);
+        });
+        upsert.push(
+            " ON CONFLICT (link_id, day) DO UPDATE SET human = click_days.human + excluded.human, \
+             bots = click_days.bots + excluded.bots",
+        );
+        upsert.build().execute(&mut *tx).await?;
+    }
+    for chunk in batch.values.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert =
+            QueryBuilder::new("INSERT INTO click_values (link_id, day, dim, value, clicks) ");
+        upsert.push_values(chunk, |mut row, v| {
+            row.push_bind(v.link_id)
+                .push_bind(v.day)
+                .push_bind(v.dim.id())
+                .push_bind(v.value.as_str())
+                .push_bind(v.clicks);
+        });
+        upsert.push(
+            " ON CONFLICT (link_id, day, dim, value) \
+             DO UPDATE SET clicks = click_values.clicks + excluded.clicks",
+        );
+        upsert.build().execute(&mut *tx).await?;
+    }
+    for (day, n) in batch.unknown {
+        sqlx::query(
+            "INSERT INTO unknown_days (day, requests) VALUES (?, ?) \
+             ON CONFLICT (day) DO UPDATE SET requests = unknown_days.requests + excluded.requests",
+        )
+        .bind(day)
+        .bind(n)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

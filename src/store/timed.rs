@@ -7,8 +7,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
-    UserRecord,
+    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink, Order,
+    Owner, OwnerStatsRows, Store, StoreError, UserRecord,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -27,7 +27,7 @@ impl TimedStore {
 }
 
 /// The `op` label of every timed call, registered at zero on startup.
-pub const OPS: [&str; 21] = [
+pub const OPS: [&str; 25] = [
     "insert_links",
     "get_link",
     "list_links",
@@ -40,6 +40,10 @@ pub const OPS: [&str; 21] = [
     "record_redis_block",
     "purge_expired",
     "purge_click_batches",
+    "link_stats",
+    "owner_stats",
+    "unknown_days",
+    "purge_stats",
     "put_user",
     "get_user",
     "list_users",
@@ -122,6 +126,37 @@ impl Store for TimedStore {
             "purge_click_batches",
             self.inner.purge_click_batches(before)
         )
+    }
+
+    async fn link_stats(
+        &self,
+        link_id: i64,
+        from: i32,
+        to: i32,
+    ) -> Result<LinkStatsRows, StoreError> {
+        timed!(self, "link_stats", self.inner.link_stats(link_id, from, to))
+    }
+
+    async fn owner_stats(
+        &self,
+        owner: Owner<'_>,
+        from: i32,
+        to: i32,
+        top: u32,
+    ) -> Result<OwnerStatsRows, StoreError> {
+        timed!(
+            self,
+            "owner_stats",
+            self.inner.owner_stats(owner, from, to, top)
+        )
+    }
+
+    async fn unknown_days(&self, from: i32, to: i32) -> Result<Vec<(i32, i64)>, StoreError> {
+        timed!(self, "unknown_days", self.inner.unknown_days(from, to))
+    }
+
+    async fn purge_stats(&self, before: i32) -> Result<u64, StoreError> {
+        timed!(self, "purge_stats", self.inner.purge_stats(before))
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {

@@ -15,7 +15,7 @@ use crate::binary::{cli, sqlite_url, CliOutput, ServeOptions, ShortyProcess};
 /// connection settings added for PostgreSQL and Redis (after `redis_url`),
 /// `metrics` (after `metrics_listen`), `redirect_burst`, and the limits on
 /// failed authentications and connections (after `trusted_proxies`).
-const SPEC_KEYS: [&str; 35] = [
+const SPEC_KEYS: [&str; 37] = [
     "listen",
     "base_url",
     "database_url",
@@ -51,6 +51,8 @@ const SPEC_KEYS: [&str; 35] = [
     "max_connections",
     "otlp_endpoint",
     "sentry_dsn",
+    "geoip_db",
+    "stats_retention_days",
 ];
 
 /// One key with a distinct value per layer: as written in `shorty.toml`
@@ -86,9 +88,9 @@ const fn key(
     }
 }
 
-/// Distinct values for all 26 keys; each layer differs from the one below
+/// Distinct values for every key; each layer differs from the one below
 /// it and from the default, so the winner is always visible.
-const KEYS: [Key; 35] = [
+const KEYS: [Key; 37] = [
     key(
         "listen",
         r#""127.0.0.1:7001""#,
@@ -286,6 +288,16 @@ const KEYS: [Key; 35] = [
         "https://FLAGSENTRYKEY@sentry.flag.example/3",
         r#""REDACTED""#,
     ),
+    key(
+        "geoip_db",
+        r#""/file/GeoLite2-Country.mmdb""#,
+        r#""/file/GeoLite2-Country.mmdb""#,
+        "/env/GeoLite2-Country.mmdb",
+        r#""/env/GeoLite2-Country.mmdb""#,
+        "/flag/GeoLite2-Country.mmdb",
+        r#""/flag/GeoLite2-Country.mmdb""#,
+    ),
+    key("stats_retention_days", "91", "91", "92", "92", "93", "93"),
 ];
 
 /// Secret text from every layer; none may ever be printed.
@@ -400,7 +412,7 @@ fn assert_every_key(config: &BTreeMap<String, Option<String>>, shown: fn(&Key) -
 fn print_config_shows_every_spec_key_with_its_default() {
     let config = print_config(cli(&["print-config"]).run());
     // trusted_proxies has its own test below.
-    let defaults: [(&str, Option<&str>); 34] = [
+    let defaults: [(&str, Option<&str>); 36] = [
         ("listen", Some(r#""0.0.0.0:8080""#)),
         ("base_url", Some(r#""http://localhost:8080""#)),
         ("database_url", Some(r#""sqlite://shorty.db""#)),
@@ -435,6 +447,8 @@ fn print_config_shows_every_spec_key_with_its_default() {
         ("max_connections", Some("10000")),
         ("otlp_endpoint", None),
         ("sentry_dsn", None),
+        ("geoip_db", None),
+        ("stats_retention_days", None),
     ];
     for (key, want) in defaults {
         let got = config[key].as_deref();

@@ -14,11 +14,13 @@ use serde_json::{json, Value};
 use crate::helpers::{shorty_bin, spawn_app, spawn_app_with, TestApp};
 
 /// Every route the server has, with its methods.
-const ROUTES: [(&str, &[&str]); 14] = [
+const ROUTES: [(&str, &[&str]); 16] = [
     ("/{code}", &["get", "head"]),
     ("/api/v1/links", &["get", "post"]),
     ("/api/v1/links/batch", &["post"]),
     ("/api/v1/links/{code}", &["get", "patch", "delete"]),
+    ("/api/v1/links/{code}/stats", &["get"]),
+    ("/api/v1/stats", &["get"]),
     ("/api/v1/users", &["get"]),
     ("/api/v1/users/{id}", &["get", "put", "delete"]),
     ("/api/v1/users/{id}/keys", &["get", "post"]),
@@ -109,7 +111,7 @@ async fn the_openapi_document_covers_every_route_and_error() {
 
 /// Operation ids, which generated clients name their methods after: they
 /// must not change when a handler is renamed.
-const OPERATION_IDS: [(&str, &str, &str); 21] = [
+const OPERATION_IDS: [(&str, &str, &str); 23] = [
     ("/{code}", "get", "follow"),
     ("/{code}", "head", "follow_head"),
     ("/api/v1/links", "post", "create"),
@@ -118,6 +120,8 @@ const OPERATION_IDS: [(&str, &str, &str); 21] = [
     ("/api/v1/links/{code}", "get", "show"),
     ("/api/v1/links/{code}", "patch", "update"),
     ("/api/v1/links/{code}", "delete", "remove"),
+    ("/api/v1/links/{code}/stats", "get", "link_stats"),
+    ("/api/v1/stats", "get", "caller_stats"),
     ("/api/v1/users", "get", "list_users"),
     ("/api/v1/users/{id}", "get", "show_user"),
     ("/api/v1/users/{id}", "put", "put_user"),

@@ -94,7 +94,13 @@ async fn a_panic_in_the_store_fails_one_group_of_creates_and_the_writer_goes_on(
     };
     layer.listen = Some("127.0.0.1:0".into());
     let config = Config::resolve(layer).unwrap();
-    let links = LinkService::start(&config, store).await.unwrap();
+    let links = LinkService::start(
+        &config,
+        store,
+        shorty::analytics::rollup::Deriver::without_geoip(),
+    )
+    .await
+    .unwrap();
     let spec = || {
         CreateBody {
             url: Some("https://example.com/after-a-panic".into()),

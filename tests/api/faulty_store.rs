@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shorty::store::{
-    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
-    UserRecord,
+    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink, Order,
+    Owner, OwnerStatsRows, Store, StoreError, UserRecord,
 };
 
 /// What goes wrong, once.
@@ -103,6 +103,33 @@ impl Store for Faulty {
 
     async fn purge_click_batches(&self, before: i64) -> Result<u64, StoreError> {
         self.inner.purge_click_batches(before).await
+    }
+
+    async fn link_stats(
+        &self,
+        link_id: i64,
+        from: i32,
+        to: i32,
+    ) -> Result<LinkStatsRows, StoreError> {
+        self.inner.link_stats(link_id, from, to).await
+    }
+
+    async fn owner_stats(
+        &self,
+        owner: Owner<'_>,
+        from: i32,
+        to: i32,
+        top: u32,
+    ) -> Result<OwnerStatsRows, StoreError> {
+        self.inner.owner_stats(owner, from, to, top).await
+    }
+
+    async fn unknown_days(&self, from: i32, to: i32) -> Result<Vec<(i32, i64)>, StoreError> {
+        self.inner.unknown_days(from, to).await
+    }
+
+    async fn purge_stats(&self, before: i32) -> Result<u64, StoreError> {
+        self.inner.purge_stats(before).await
     }
 
     async fn reserve_counter_block(&self, count: u64) -> Result<u64, StoreError> {

@@ -49,6 +49,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server after `configure` has adjusted the config layer.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp {
+    spawn_app_configured(configure, |_| {}).await
+}
+
+/// Starts a server after `configure` has adjusted the config layer and
+/// `finish` the resolved config (for what no layer sets, like the clock).
+pub async fn spawn_app_configured(
+    configure: impl FnOnce(&mut ConfigLayer),
+    finish: impl FnOnce(&mut Config),
+) -> TestApp {
     init_logging();
     let db = TestDb::fresh();
     let mut layer = ConfigLayer {
@@ -69,7 +78,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ConfigLayer)) -> TestApp
     }
     configure(&mut layer);
     let subscribes = with_redis() && layer.redis_url == Some(redis_url());
-    let config = Config::resolve(layer).expect("valid test config");
+    let mut config = Config::resolve(layer).expect("valid test config");
+    finish(&mut config);
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();

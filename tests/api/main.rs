@@ -2,6 +2,7 @@
 //! with a fresh store: a SQLite file, or with `TEST_BACKEND=postgres` a new
 //! PostgreSQL database (see `backend.rs`). Set TEST_LOG=1 to see server logs.
 
+mod analytics;
 mod auth_limits;
 mod backend;
 mod binary;

@@ -132,14 +132,16 @@ async fn max_clicks_holds_exactly_under_concurrent_clicks() {
 }
 
 #[tokio::test]
-async fn head_does_not_use_up_a_capped_link() {
+async fn head_does_not_use_up_a_capped_link_nor_learn_its_target() {
     let app = spawn_app().await;
     let code = code_of(
         &app.create_with(json!({ "url": "https://example.com/", "max_clicks": 1 }))
             .await,
     );
     for _ in 0..3 {
-        assert_eq!(app.head(&code).await.status(), StatusCode::FOUND);
+        let head = app.head(&code).await;
+        assert_eq!(head.status(), StatusCode::OK);
+        assert!(head.headers().get("location").is_none());
     }
     assert_eq!(app.follow(&code).await.status(), StatusCode::FOUND);
     problem(app.follow(&code).await, StatusCode::GONE).await;

@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
+use shorty::analytics::rollup::Deriver;
+use shorty::analytics::visits::Visit;
+use shorty::clock::Clock;
 use shorty::links::clicks::ClickBuffer;
 use shorty::store::{
-    self, ClickBatch, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Store, StoreError,
-    UserRecord,
+    self, ClickBatch, DayRow, Dimension, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Owner,
+    Store, StoreError, UserRecord, ValueRow,
 };
 
 use crate::backend::TestDb;
@@ -105,8 +108,20 @@ const NOW: i64 = 1_000;
 fn batch(id: i64, counts: &[(i64, i64)]) -> ClickBatch<'_> {
     ClickBatch {
         id,
-        counts,
+        link_clicks: counts,
+        days: &[],
+        values: &[],
+        unknown: &[],
         now: NOW,
+    }
+}
+
+fn visit() -> Visit<'static> {
+    Visit {
+        user_agent: b"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+        referer: b"",
+        ip: "192.0.2.1".parse().unwrap(),
+        head: false,
     }
 }
 
@@ -116,17 +131,134 @@ async fn a_flush_that_committed_but_reported_failure_is_not_counted_twice() {
     let real = open(&db).await;
     let id = real.insert_links(&[link("once")]).await.unwrap()[0].unwrap();
     let store = Faulty::wrap(Arc::clone(&real), Fault::CommitThenFail);
-    let buffer = Arc::new(ClickBuffer::default());
+    let buffer = Arc::new(ClickBuffer::new(
+        Deriver::without_geoip(),
+        Clock::manual(DAY),
+    ));
     for _ in 0..5 {
-        buffer.record(id);
+        buffer.record(id, &visit(), false);
     }
     assert!(buffer.flush(&store).await.is_err());
     // Not known to be written, so still pending (and shown).
     assert_eq!(buffer.pending_for(id), 5);
-    buffer.record(id);
-    assert_eq!(buffer.flush(&store).await.unwrap(), 6);
+    buffer.record(id, &visit(), false);
+    assert!(buffer.flush(&store).await.unwrap() > 0);
     assert_eq!(buffer.pending_total(), 0);
     assert_eq!(real.get_link("once").await.unwrap().unwrap().clicks, 6);
+    let stats = real.link_stats(id, 1, 1).await.unwrap();
+    assert_eq!(stats.days.len(), 1);
+    assert_eq!((stats.days[0].human, stats.days[0].bots), (6, 0));
+    assert!(stats
+        .top
+        .contains(&(Dimension::Browser, "Firefox".to_owned(), 6)));
+}
+
+/// Noon of day 1 (1970-01-02), in Unix milliseconds.
+const DAY: i64 = 86_400_000 + 43_200_000;
+
+fn day_row(link_id: i64, day: i32, human: i64, bots: i64) -> DayRow {
+    DayRow {
+        link_id,
+        day,
+        human,
+        bots,
+    }
+}
+
+fn value(link_id: i64, day: i32, dim: Dimension, v: &str, clicks: i64) -> ValueRow {
+    ValueRow {
+        link_id,
+        day,
+        dim,
+        value: v.into(),
+        clicks,
+    }
+}
+
+#[tokio::test]
+async fn stats_rollups_add_up_rank_and_purge() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    let mut mine = link("mine");
+    mine.owner = Some("alice".into());
+    let ids = store.insert_links(&[mine, link("other")]).await.unwrap();
+    let (a, b) = (ids[0].unwrap(), ids[1].unwrap());
+    let days = [
+        day_row(a, 10, 3, 1),
+        day_row(a, 12, 2, 0),
+        day_row(b, 12, 7, 7),
+    ];
+    let mut values = vec![
+        value(a, 10, Dimension::Referrer, "x.example", 2),
+        value(a, 12, Dimension::Referrer, "x.example", 1),
+        value(a, 12, Dimension::Referrer, "y.example", 2),
+        value(a, 10, Dimension::Device, "bot", 1),
+    ];
+    // Eleven more referrers, so only the top ten are returned.
+    for i in 0..11 {
+        values.push(value(
+            a,
+            11,
+            Dimension::Referrer,
+            &format!("r{i:02}.example"),
+            1,
+        ));
+    }
+    values.sort_by(|x, y| {
+        (x.link_id, x.day, x.dim, &x.value).cmp(&(y.link_id, y.day, y.dim, &y.value))
+    });
+    let write = |id| ClickBatch {
+        id,
+        link_clicks: &[],
+        days: &days,
+        values: &values,
+        unknown: &[(10, 4), (12, 1)],
+        now: NOW,
+    };
+    store.add_clicks(write(7)).await.unwrap();
+    // The same batch again (a retry) changes nothing.
+    store.add_clicks(write(7)).await.unwrap();
+    let stats = store.link_stats(a, 10, 12).await.unwrap();
+    assert_eq!(stats.days, [day_row(a, 10, 3, 1), day_row(a, 12, 2, 0)]);
+    let referrers: Vec<_> = stats
+        .top
+        .iter()
+        .filter(|(d, _, _)| *d == Dimension::Referrer)
+        .collect();
+    assert_eq!(referrers.len(), 10);
+    assert_eq!(
+        *referrers[0],
+        (Dimension::Referrer, "x.example".to_owned(), 3)
+    );
+    assert_eq!(
+        *referrers[1],
+        (Dimension::Referrer, "y.example".to_owned(), 2)
+    );
+    assert_eq!(referrers[2].1, "r00.example", "ties in name order");
+    assert!(stats
+        .top
+        .contains(&(Dimension::Device, "bot".to_owned(), 1)));
+    assert_eq!(store.link_stats(a, 11, 11).await.unwrap().days, []);
+
+    let alice = store
+        .owner_stats(Owner::User("alice"), 10, 12, 10)
+        .await
+        .unwrap();
+    assert_eq!((alice.human, alice.bots), (5, 1));
+    assert_eq!(alice.top_links, [("mine".to_owned(), 5, 1)]);
+    let all = store.owner_stats(Owner::Everyone, 10, 12, 1).await.unwrap();
+    assert_eq!((all.human, all.bots), (12, 8));
+    assert_eq!(all.days.len(), 2);
+    assert_eq!(all.top_links, [("other".to_owned(), 7, 7)]);
+    assert_eq!(store.unknown_days(0, 11).await.unwrap(), [(10, 4)]);
+
+    // Rows of days before 12 go; day 12 stays.
+    assert!(store.purge_stats(12).await.unwrap() >= 3);
+    assert_eq!(
+        store.link_stats(a, 0, 20).await.unwrap().days,
+        [day_row(a, 12, 2, 0)]
+    );
+    assert_eq!(store.unknown_days(0, 20).await.unwrap(), [(12, 1)]);
 }
 
 #[tokio::test]

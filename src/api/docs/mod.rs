@@ -19,7 +19,10 @@ use utoipa::{Modify, OpenApi};
 mod contract;
 mod patterns;
 
-use super::{health, links, prometheus, redirect, users, AppState};
+use super::{health, links, prometheus, redirect, stats, users, AppState};
+use crate::analytics::view::{
+    DailyClicks, HostClicks, LinkStats, NameClicks, OwnerStats, TopLink, UnknownDay,
+};
 use crate::domain::{OwnHost, Scope, UrlPolicy};
 use crate::error::{AppError, FieldError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
@@ -44,6 +47,8 @@ use contract::apply_contract;
         links::show,
         links::update,
         links::remove,
+        stats::link_stats,
+        stats::caller_stats,
         users::put_user,
         users::show_user,
         users::list_users,
@@ -75,12 +80,20 @@ use contract::apply_contract;
         KeyView,
         IssuedKeyView,
         KeyList,
+        LinkStats,
+        OwnerStats,
+        DailyClicks,
+        NameClicks,
+        HostClicks,
+        TopLink,
+        UnknownDay,
     )),
     modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "redirect", description = "Following short links"),
         (name = "links", description = "Creating and managing links"),
         (name = "users", description = "Users and their API keys"),
+        (name = "stats", description = "Click analytics"),
         (name = "operations", description = "Probes, metrics and these docs"),
     )
 )]
