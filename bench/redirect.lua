@@ -8,6 +8,9 @@
 --               "WARMUP_THREAD_DONE <id> <count>" when its slice is exhausted
 --               and stops. Used by run.sh to warm shorty's cache; run.sh then
 --               sends SIGINT to wrk once every thread has reported.
+--   WRK_BROWSER "1": every request carries a desktop Chrome User-Agent and a
+--               Referer, as browsers send them, so shorty's analytics see
+--               what real traffic brings (nginx ignores both).
 --
 -- done() prints one machine-readable line:
 --   RESULT rps=.. p50_ms=.. p99_ms=.. errors=.. requests=.. (+ breakdown)
@@ -59,7 +62,13 @@ function init(args)
    -- per request, and identical bytes for nginx and shorty.
    local host = wrk.headers["Host"] or (wrk.host .. ":" .. tostring(wrk.port))
    req_prefix = "GET /"
-   req_suffix = " HTTP/1.1\r\nHost: " .. host .. "\r\n\r\n"
+   local extra = ""
+   if os.getenv("WRK_BROWSER") == "1" then
+      extra = "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+         .. "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36\r\n"
+         .. "Referer: https://news.example.com/story?id=42\r\n"
+   end
+   req_suffix = " HTTP/1.1\r\nHost: " .. host .. "\r\n" .. extra .. "\r\n"
 end
 
 function request()
