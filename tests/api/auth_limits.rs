@@ -94,6 +94,16 @@ async fn three_hundred_guessed_tokens_get_429s_and_a_good_token_elsewhere_works(
     )
     .await;
     assert_eq!(other.status(), StatusCode::OK);
+    // So is another client with a user's API key, on its own links and stats.
+    app.put_user("carol").await;
+    let key = app.issue_key("carol", json!({})).await["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    for path in ["/api/v1/links", "/api/v1/stats"] {
+        let with_key = call(&app, Method::GET, path, &key, "198.51.100.9").await;
+        assert_eq!(with_key.status(), StatusCode::OK, "{path}");
+    }
 
     let metrics = app.anon(Method::GET, "/metrics").send().await.unwrap();
     let text = metrics.text().await.unwrap();
