@@ -41,13 +41,9 @@ const REFERRERS: [&str; 6] = [
     "https://www.reddit.com/r/rust/",
 ];
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
+#[path = "args.rs"]
+mod args;
+use args::arg;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -72,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
                 clicks: 0,
                 redirect_status: 302,
                 owner: None,
+                tags: Vec::new(),
             })
             .collect();
         let ids = store.insert_links(&batch).await?;

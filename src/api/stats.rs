@@ -20,12 +20,12 @@ use crate::store::Owner;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
-    /// First day, `YYYY-MM-DD` (UTC) [default: 29 days before `to`]
-    #[param(pattern = r"^\d{4}-\d{2}-\d{2}$")]
+    /// First day, `YYYY-MM-DD` (UTC) [default: 29 days before `to`]; not
+    /// after `to`, and at most 365 days before it (400 otherwise)
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
-    /// Last day, included, `YYYY-MM-DD` (UTC) [default: today]; a range
-    /// covers at most 366 days
-    #[param(pattern = r"^\d{4}-\d{2}-\d{2}$")]
+    /// Last day, included, `YYYY-MM-DD` (UTC) [default: today]
+    #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
 }
 

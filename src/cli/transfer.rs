@@ -8,10 +8,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
 use crate::domain::alias::is_reserved;
-use crate::domain::{Code, RedirectStatus, TargetUrl, UserId};
+use crate::domain::{Code, RedirectStatus, Tags, TargetUrl, UserId};
 use crate::links::view::{now_ms, LinkView};
 use crate::links::LinkService;
-use crate::store::{NewLink, Order};
+use crate::store::{LinkFilter, NewLink, Order};
 
 /// Links read or written per store round trip.
 const CHUNK: usize = 1000;
@@ -26,9 +26,11 @@ pub async fn export(links: &LinkService) -> anyhow::Result<u64> {
     let mut after = None;
     let mut written = 0u64;
     loop {
-        let page = links
-            .list(None, after, CHUNK as u32, Order::OldestFirst)
-            .await?;
+        let filter = LinkFilter {
+            after,
+            ..LinkFilter::all(Order::OldestFirst)
+        };
+        let page = links.list(&filter, CHUNK as u32).await?;
         for view in links.views(&page) {
             serde_json::to_writer(&mut out, &view)?;
             out.write_all(b"\n")?;
@@ -157,6 +159,9 @@ fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLin
             .map(|o| UserId::parse(&o).map(UserId::into_string))
             .transpose()
             .map_err(|e| format!("owner: {e}"))?,
+        tags: Tags::parse(&view.tags)
+            .map_err(|e| format!("tags: {e}"))?
+            .into_vec(),
     })
 }
 

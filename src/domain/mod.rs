@@ -11,6 +11,7 @@ pub mod own_host;
 mod parser_props;
 pub mod scope;
 pub mod secret;
+pub mod tag;
 pub mod target_url;
 pub mod user;
 
@@ -21,5 +22,6 @@ pub use link::{Expiry, MaxClicks, RedirectStatus};
 pub use own_host::OwnHost;
 pub use scope::{Scope, Scopes};
 pub use secret::SecretDigest;
+pub use tag::Tags;
 pub use target_url::{TargetUrl, UrlPolicy};
 pub use user::{Email, UserId, UserName};

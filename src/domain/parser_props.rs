@@ -147,6 +147,7 @@ fn check_accepted_url(raw: &str, url: &TargetUrl) -> Result<(), TestCaseError> {
         redirect_status: 302,
         deleted_at: None,
         owner: None,
+        tags: Vec::new(),
     };
     match Cached::from_record(Some(&record)) {
         Cached::Live(target) => prop_assert_eq!(

@@ -266,6 +266,7 @@ mod tests {
             redirect_status: 302,
             deleted_at: None,
             owner: None,
+            tags: Vec::new(),
         }
     }
 

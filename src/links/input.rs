@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
-use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, TargetUrl, UrlPolicy};
+use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, Tags, TargetUrl, UrlPolicy};
 use crate::error::{AppError, FieldErrors};
 use crate::store::LinkPatch;
 
@@ -66,6 +66,9 @@ pub struct CreateBody {
     #[serde(default, deserialize_with = "whole")]
     #[schema(example = 302)]
     pub redirect_status: Option<i64>,
+    /// Up to 10 labels, each 1 to 40 letters, digits or `-_.:/`.
+    #[schema(max_items = 10, example = json!(["launch"]))]
+    pub tags: Option<Vec<String>>,
 }
 
 /// A create request whose every field passed validation.
@@ -76,6 +79,7 @@ pub struct NewLinkSpec {
     pub expires_at: Option<Expiry>,
     pub max_clicks: Option<MaxClicks>,
     pub redirect_status: RedirectStatus,
+    pub tags: Tags,
 }
 
 impl CreateBody {
@@ -104,6 +108,9 @@ impl CreateBody {
             Some(s) => errors.check("redirect_status", RedirectStatus::parse(s)),
             None => Some(rules.default_status),
         };
+        let tags = self
+            .tags
+            .map(|t| errors.check("tags", Tags::parse(&t).map_err(|e| e.to_string())));
         errors.into_result()?;
         match (url, redirect_status) {
             (Some(url), Some(redirect_status)) => Ok(NewLinkSpec {
@@ -112,6 +119,7 @@ impl CreateBody {
                 expires_at,
                 max_clicks: max_clicks.flatten(),
                 redirect_status,
+                tags: tags.flatten().unwrap_or_default(),
             }),
             _ => Err(AppError::Internal("validation lost an error".to_owned())),
         }
@@ -183,6 +191,10 @@ pub struct PatchBody {
     #[serde(default, deserialize_with = "present_whole")]
     #[schema(value_type = i64)]
     pub redirect_status: Option<Option<i64>>,
+    /// The new tags, replacing the old ones; `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>, max_items = 10)]
+    pub tags: Option<Option<Vec<String>>>,
 }
 
 impl PatchBody {
@@ -208,6 +220,10 @@ impl PatchBody {
                 .and_then(|s| errors.check("redirect_status", not_null(s)))
                 .and_then(|s| errors.check("redirect_status", RedirectStatus::parse(s)))
                 .map(|s| s.as_u16().into()),
+            tags: self.tags.and_then(|t| {
+                let tags = Tags::parse(&t.unwrap_or_default()).map_err(|e| e.to_string());
+                errors.check("tags", tags).map(Tags::into_vec)
+            }),
         };
         errors.into_result()?;
         Ok(patch)

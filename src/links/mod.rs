@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::CodeGenerator;
 use crate::error::AppError;
 use crate::redis_shared::{SharedEntry, SharedRedis};
-use crate::store::{LinkPatch, LinkRecord, NewLink, Order, Store, StoreError};
+use crate::store::{LinkFilter, LinkPatch, LinkRecord, NewLink, Store, StoreError};
 
 use cache::{Cached, LinkCache, Target};
 use capped::CappedClicks;
@@ -156,6 +156,7 @@ impl LinkService {
             clicks: 0,
             redirect_status: spec.redirect_status.as_u16().into(),
             owner,
+            tags: spec.tags.into_vec(),
         };
         if let Some(alias) = spec.alias {
             link.code = alias.into_code().into_string();
@@ -192,6 +193,7 @@ impl LinkService {
             redirect_status: link.redirect_status,
             deleted_at: None,
             owner: link.owner,
+            tags: link.tags,
         };
         self.cache
             .put_written(&record.code, Cached::from_record(Some(&record)));
@@ -322,15 +324,13 @@ impl LinkService {
         }
     }
 
-    /// A page of live links, only `owner`'s when given.
+    /// A page of live links that pass `filter`.
     pub async fn list(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        self.store.list_links(owner, after, limit, order).await
+        self.store.list_links(filter, limit).await
     }
 
     /// Turns expired links into tombstones (and forgets old click batch

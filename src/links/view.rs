@@ -41,6 +41,10 @@ pub struct LinkView {
     #[serde(default)]
     #[schema(required = true)]
     pub owner: Option<String>,
+    /// Labels for finding the link (`?tag=`), at most 10.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub tags: Vec<String>,
 }
 
 impl LinkView {
@@ -57,6 +61,7 @@ impl LinkView {
             clicks: r.clicks + pending_clicks,
             redirect_status: Some(r.redirect_status as u16),
             owner: r.owner.clone(),
+            tags: r.tags.clone(),
         }
     }
 }

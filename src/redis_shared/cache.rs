@@ -74,6 +74,7 @@ impl SharedEntry {
             redirect_status: self.status,
             deleted_at: self.deleted.then_some(0),
             owner: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -234,6 +235,7 @@ mod tests {
             redirect_status: 301,
             deleted_at: None,
             owner: None,
+            tags: Vec::new(),
         };
         let entry = SharedEntry::from_record(&record);
         let json = serde_json::to_string(&entry).unwrap();

@@ -2,6 +2,7 @@
 //! interchangeable; the backend is chosen by the `database_url` scheme.
 
 mod click_rows;
+mod list_sql;
 mod postgres;
 mod postgres_clicks;
 mod postgres_stats;
@@ -42,6 +43,8 @@ pub struct LinkRecord {
     /// The id of the user whose key created it; `None` for links made
     /// anonymously, with the admin token, or by the CLI.
     pub owner: Option<String>,
+    /// Labels for finding it (at most 10, checked by `domain::Tags`).
+    pub tags: Vec<String>,
 }
 
 /// A link to insert: everything but the id, which the store assigns.
@@ -55,6 +58,7 @@ pub struct NewLink {
     pub clicks: i64,
     pub redirect_status: i64,
     pub owner: Option<String>,
+    pub tags: Vec<String>,
 }
 
 /// A partial update; `None` leaves a field alone, `Some(None)` clears it.
@@ -64,15 +68,58 @@ pub struct LinkPatch {
     pub expires_at: Option<Option<i64>>,
     pub max_clicks: Option<Option<i64>>,
     pub redirect_status: Option<i64>,
+    /// Replaces every tag.
+    pub tags: Option<Vec<String>>,
 }
 
 /// Which way a page of links runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
-    /// The API's list order.
+    /// The API's default list order (`sort=-created`).
     NewestFirst,
-    /// Export order, so an import recreates links in their original order.
+    /// Export order, so an import recreates links in their original order
+    /// (`sort=created`).
     OldestFirst,
+    /// Most clicked first (`sort=-clicks`); ties newest first.
+    MostClicked,
+    /// Least clicked first (`sort=clicks`); ties oldest first.
+    LeastClicked,
+}
+
+impl Order {
+    /// Whether pages run by click count (their cursor holds one).
+    pub fn by_clicks(self) -> bool {
+        matches!(self, Order::MostClicked | Order::LeastClicked)
+    }
+}
+
+/// Which live links a list shows, and in what order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkFilter<'a> {
+    /// Only this user's links.
+    pub owner: Option<&'a str>,
+    /// Only links whose URL or code contains this (at least 3 characters,
+    /// case-insensitive).
+    pub search: Option<&'a str>,
+    /// Only links with this tag.
+    pub tag: Option<&'a str>,
+    pub order: Order,
+    /// The id of the last link of the previous page: the page starts
+    /// after it, in `order` (for click orders, where its clicks are now).
+    pub after: Option<i64>,
+}
+
+impl LinkFilter<'_> {
+    /// Every live link in `order`, from the start.
+    pub fn all(order: Order) -> LinkFilter<'static> {
+        LinkFilter {
+            owner: None,
+            search: None,
+            tag: None,
+            order,
+            after: None,
+        }
+    }
 }
 
 /// A user: someone who holds API keys and owns the links made with them.
@@ -191,14 +238,13 @@ pub trait Store: Send + Sync + 'static {
     /// Looks a link up by code, tombstones included.
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError>;
 
-    /// A page of live links after the link with id `after` (exclusive),
-    /// only those of `owner` when it is given.
+    /// A page of up to `limit` live links that pass `filter`, after
+    /// `filter.after` (exclusive). Each filter and order is read from an
+    /// index, not a scan (`store::list_sql`).
     async fn list_links(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError>;
 
     /// Applies a patch to a live link; `None` if there is no live link.
@@ -402,6 +448,7 @@ mod tests {
             clicks: 0,
             redirect_status: 302,
             owner: None,
+            tags: Vec::new(),
         }
     }
 

@@ -14,16 +14,13 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
+use super::list_sql::{list_query, tags_json, tags_of, Bind, Dialect, COLUMNS};
 use super::{
-    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
-    Order, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord, TOP,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord,
+    LinkStatsRows, NewLink, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord,
+    TOP,
 };
 use super::{postgres_clicks, postgres_stats, postgres_users};
-
-/// Link columns, with clicks summed over `links` and `link_clicks`.
-const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
-     clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
-     redirect_status, deleted_at, owner";
 
 /// Pool size when `db_pool_size` is not set.
 const DEFAULT_POOL_SIZE: u32 = 16;
@@ -93,6 +90,7 @@ fn record(row: &PgRow) -> Result<LinkRecord, sqlx::Error> {
         redirect_status: i64::from(row.try_get::<i32, _>(7)?),
         deleted_at: row.try_get(8)?,
         owner: row.try_get(9)?,
+        tags: tags_of(row.try_get(10)?),
     })
 }
 
@@ -117,12 +115,21 @@ impl Store for PostgresStore {
         let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
         let statuses: Vec<i32> = links.iter().map(|l| l.redirect_status as i32).collect();
         let owners: Vec<Option<&str>> = links.iter().map(|l| l.owner.as_deref()).collect();
+        let tags: Vec<String> = links.iter().map(|l| tags_json(&l.tags)).collect();
+        // One statement, so a link and its tag rows commit together.
         let query = sqlx::query_as::<_, (String, i64)>(
-            "INSERT INTO links \
-               (code, url, created_at, expires_at, max_clicks, clicks, redirect_status, owner) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
-               $6::int8[], $7::int4[], $8::text[]) \
-             ON CONFLICT (code) DO NOTHING RETURNING code, id",
+            "WITH inserted AS ( \
+               INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, \
+                 redirect_status, owner, tags) \
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
+                 $6::int8[], $7::int4[], $8::text[], $9::text[]) \
+               ON CONFLICT (code) DO NOTHING RETURNING code, id, tags), \
+             tagged AS ( \
+               INSERT INTO link_tags (tag, link_id) \
+               SELECT t.tag, inserted.id FROM inserted, \
+                 jsonb_array_elements_text(inserted.tags::jsonb) AS t(tag) \
+               ON CONFLICT DO NOTHING) \
+             SELECT code, id FROM inserted",
         )
         .bind(&codes)
         .bind(&urls)
@@ -131,7 +138,8 @@ impl Store for PostgresStore {
         .bind(column(|l| l.max_clicks))
         .bind(column(|l| Some(l.clicks)))
         .bind(&statuses)
-        .bind(&owners);
+        .bind(&owners)
+        .bind(&tags);
         let rows = self.bounded(query.fetch_all(&self.pool)).await?;
         Ok(assign_ids(links, rows))
     }
@@ -146,35 +154,16 @@ impl Store for PostgresStore {
 
     async fn list_links(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        // A separate statement per case, so one owner's page is read from
-        // the `links_owner` index.
-        let of_owner = if owner.is_some() {
-            "AND owner = $3"
-        } else {
-            ""
-        };
-        let sql = match order {
-            Order::NewestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id < $1 \
-                 ORDER BY id DESC LIMIT $2"
-            ),
-            Order::OldestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id > $1 \
-                 ORDER BY id ASC LIMIT $2"
-            ),
-        };
-        let after = after.unwrap_or(match order {
-            Order::NewestFirst => i64::MAX,
-            Order::OldestFirst => 0,
-        });
-        let mut query = sqlx::query(&sql).bind(after).bind(i64::from(limit));
-        if let Some(owner) = owner {
-            query = query.bind(owner);
+        let (sql, binds) = list_query(filter, limit, Dialect::Postgres);
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Int(n) => query.bind(n),
+                Bind::Text(t) => query.bind(t),
+            };
         }
         let rows = self.bounded(query.fetch_all(&self.pool)).await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
@@ -185,13 +174,28 @@ impl Store for PostgresStore {
         code: &str,
         patch: &LinkPatch,
     ) -> Result<Option<LinkRecord>, StoreError> {
+        // One statement: the tag rows change with the link. Tags kept
+        // across the change are neither deleted nor inserted, since both
+        // sides of one statement see the same snapshot.
         let sql = format!(
-            "UPDATE links SET \
-               url = COALESCE($1, url), \
-               expires_at = CASE WHEN $2 THEN $3 ELSE expires_at END, \
-               max_clicks = CASE WHEN $4 THEN $5 ELSE max_clicks END, \
-               redirect_status = COALESCE($6, redirect_status) \
-             WHERE code = $7 AND deleted_at IS NULL RETURNING {COLUMNS}"
+            "WITH updated AS ( \
+               UPDATE links SET \
+                 url = COALESCE($1, url), \
+                 expires_at = CASE WHEN $2 THEN $3 ELSE expires_at END, \
+                 max_clicks = CASE WHEN $4 THEN $5 ELSE max_clicks END, \
+                 redirect_status = COALESCE($6, redirect_status), \
+                 tags = COALESCE($8, tags) \
+               WHERE code = $7 AND deleted_at IS NULL RETURNING {COLUMNS}), \
+             dropped AS ( \
+               DELETE FROM link_tags WHERE $8::text IS NOT NULL \
+                 AND link_id IN (SELECT id FROM updated) \
+                 AND tag NOT IN (SELECT jsonb_array_elements_text($8::jsonb))), \
+             added AS ( \
+               INSERT INTO link_tags (tag, link_id) \
+               SELECT t.tag, updated.id FROM updated, \
+                 jsonb_array_elements_text(COALESCE($8, '[]')::jsonb) AS t(tag) \
+               ON CONFLICT DO NOTHING) \
+             SELECT * FROM updated"
         );
         let query = sqlx::query(&sql)
             .bind(patch.url.as_deref())
@@ -200,7 +204,8 @@ impl Store for PostgresStore {
             .bind(patch.max_clicks.is_some())
             .bind(patch.max_clicks.flatten())
             .bind(patch.redirect_status.map(|s| s as i32))
-            .bind(code);
+            .bind(code)
+            .bind(patch.tags.as_deref().map(tags_json));
         let row = self.bounded(query.fetch_optional(&self.pool)).await?;
         Ok(row.as_ref().map(record).transpose()?)
     }

@@ -125,22 +125,40 @@ pub async fn consume(
     let mut tx = pool.begin().await?;
     for i in order {
         let (code, n) = &wanted[i];
-        let counted: Option<i64> = sqlx::query_scalar(
-            "WITH cur AS ( \
-               SELECT id, CASE WHEN max_clicks IS NULL THEN $2 ELSE LEAST($2, GREATEST(0, \
-                 max_clicks - clicks - COALESCE( \
-                   (SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0))) END AS n \
-               FROM links WHERE code = $1 AND deleted_at IS NULL \
-                 AND (expires_at IS NULL OR expires_at > $3) \
-               FOR UPDATE) \
-             UPDATE links SET clicks = links.clicks + cur.n FROM cur \
-             WHERE links.id = cur.id RETURNING cur.n",
+        // The link's row lock orders concurrent counts. The count itself
+        // is in link_clicks, so it is read by a second statement, whose
+        // snapshot is taken once the lock is held: a statement that waited
+        // for the lock would still see link_clicks as it was before.
+        let locked: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, max_clicks FROM links WHERE code = $1 AND deleted_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > $2) FOR UPDATE",
         )
         .bind(code)
-        .bind(n)
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
+        let counted = match locked {
+            Some((id, max_clicks)) => Some(
+                sqlx::query_scalar::<_, i64>(
+                    "WITH cur AS ( \
+                       SELECT CASE WHEN $3::int8 IS NULL THEN $2 ELSE LEAST($2, GREATEST(0, \
+                         $3 - COALESCE( \
+                           (SELECT c.clicks FROM link_clicks c WHERE c.link_id = $1), 0))) \
+                       END AS n), \
+                     counted AS ( \
+                       INSERT INTO link_clicks (link_id, clicks) SELECT $1, n FROM cur \
+                       ON CONFLICT (link_id) \
+                       DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks) \
+                     SELECT n FROM cur",
+                )
+                .bind(id)
+                .bind(n)
+                .bind(max_clicks)
+                .fetch_one(&mut *tx)
+                .await?,
+            ),
+            None => None,
+        };
         granted[i] = counted.unwrap_or(0);
     }
     tx.commit().await?;

@@ -11,19 +11,16 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
+use super::list_sql::{list_query, tags_json, tags_of, Bind, Dialect, COLUMNS};
 use super::sqlite_clicks::{self, ROWS_PER_STATEMENT};
 use super::sqlite_lookup::InlineLookup;
 use super::sqlite_stats;
 use super::sqlite_users;
 use super::{
-    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
-    Order, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord, TOP,
+    assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord,
+    LinkStatsRows, NewLink, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord,
+    TOP,
 };
-
-/// Link columns, with clicks summed over `links` and `link_clicks`.
-const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, \
-     clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
-     redirect_status, deleted_at, owner";
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -84,6 +81,22 @@ impl SqliteStore {
 /// every flush (BENCHMARKS.md has what that costs).
 const WAL_CHECKPOINT_PAGES: &str = "16384";
 
+/// One `link_tags` row per tag of link `id`.
+async fn write_tags(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    for tag in tags {
+        sqlx::query("INSERT INTO link_tags (tag, link_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(tag)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 fn reader_count() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores as u32 * 2).clamp(2, 16)
@@ -101,6 +114,7 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRecord, sqlx::Error> {
         redirect_status: row.try_get(7)?,
         deleted_at: row.try_get(8)?,
         owner: row.try_get(9)?,
+        tags: tags_of(row.try_get(10)?),
     })
 }
 
@@ -116,8 +130,8 @@ impl Store for SqliteStore {
         let mut ids = Vec::with_capacity(links.len());
         for chunk in links.chunks(ROWS_PER_STATEMENT) {
             let mut insert = QueryBuilder::new(
-                "INSERT INTO links \
-                 (code, url, created_at, expires_at, max_clicks, clicks, redirect_status, owner) ",
+                "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, \
+                 redirect_status, owner, tags) ",
             );
             insert.push_values(chunk, |mut row, link| {
                 row.push_bind(&link.code)
@@ -127,11 +141,18 @@ impl Store for SqliteStore {
                     .push_bind(link.max_clicks)
                     .push_bind(link.clicks)
                     .push_bind(link.redirect_status)
-                    .push_bind(link.owner.as_deref());
+                    .push_bind(link.owner.as_deref())
+                    .push_bind(tags_json(&link.tags));
             });
             insert.push(" ON CONFLICT (code) DO NOTHING RETURNING code, id");
             let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            ids.extend(assign_ids(chunk, rows));
+            let chunk_ids = assign_ids(chunk, rows);
+            for (link, id) in chunk.iter().zip(&chunk_ids) {
+                if let Some(id) = id {
+                    write_tags(&mut tx, *id, &link.tags).await?;
+                }
+            }
+            ids.extend(chunk_ids);
         }
         tx.commit().await?;
         Ok(ids)
@@ -143,33 +164,18 @@ impl Store for SqliteStore {
 
     async fn list_links(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        // A separate statement per case, so one owner's page is read from
-        // the `links_owner` index.
-        let of_owner = if owner.is_some() { "AND owner = ?" } else { "" };
-        let sql = match order {
-            Order::NewestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id < ? \
-                 ORDER BY id DESC LIMIT ?"
-            ),
-            Order::OldestFirst => format!(
-                "SELECT {COLUMNS} FROM links WHERE deleted_at IS NULL {of_owner} AND id > ? \
-                 ORDER BY id ASC LIMIT ?"
-            ),
-        };
-        let after = after.unwrap_or(match order {
-            Order::NewestFirst => i64::MAX,
-            Order::OldestFirst => 0,
-        });
+        let (sql, binds) = list_query(filter, limit, Dialect::Sqlite);
         let mut query = sqlx::query(&sql);
-        if let Some(owner) = owner {
-            query = query.bind(owner);
+        for bind in binds {
+            query = match bind {
+                Bind::Int(n) => query.bind(n),
+                Bind::Text(t) => query.bind(t),
+            };
         }
-        let rows = query.bind(after).bind(limit).fetch_all(&self.read).await?;
+        let rows = query.fetch_all(&self.read).await?;
         Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
     }
 
@@ -178,12 +184,14 @@ impl Store for SqliteStore {
         code: &str,
         patch: &LinkPatch,
     ) -> Result<Option<LinkRecord>, StoreError> {
+        let mut tx = self.write.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE links SET \
                url = COALESCE(?, url), \
                expires_at = CASE WHEN ? THEN ? ELSE expires_at END, \
                max_clicks = CASE WHEN ? THEN ? ELSE max_clicks END, \
-               redirect_status = COALESCE(?, redirect_status) \
+               redirect_status = COALESCE(?, redirect_status), \
+               tags = COALESCE(?, tags) \
              WHERE code = ? AND deleted_at IS NULL RETURNING {COLUMNS}"
         ))
         .bind(patch.url.as_deref())
@@ -192,10 +200,20 @@ impl Store for SqliteStore {
         .bind(patch.max_clicks.is_some())
         .bind(patch.max_clicks.flatten())
         .bind(patch.redirect_status)
+        .bind(patch.tags.as_deref().map(tags_json))
         .bind(code)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(row.as_ref().map(record).transpose()?)
+        let record = row.as_ref().map(record).transpose()?;
+        if let (Some(record), Some(tags)) = (&record, &patch.tags) {
+            sqlx::query("DELETE FROM link_tags WHERE link_id = ?")
+                .bind(record.id)
+                .execute(&mut *tx)
+                .await?;
+            write_tags(&mut tx, record.id, tags).await?;
+        }
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn delete_link(&self, code: &str, now: i64) -> Result<bool, StoreError> {

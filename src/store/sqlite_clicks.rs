@@ -9,10 +9,8 @@ use super::{ClickBatch, StoreError};
 /// Rows per multi-row statement, far below SQLite's bound-parameter limit.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
-/// A link's clicks: `links.clicks` (capped links, imports) plus what
-/// flushes added to `link_clicks`.
-const TOTAL: &str =
-    "clicks + COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0)";
+/// A link's clicks, all in `link_clicks`.
+const TOTAL: &str = "COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0)";
 
 /// Writes `batch` unless its id shows an earlier attempt already did.
 pub async fn add(write: &SqlitePool, batch: ClickBatch<'_>) -> Result<(), StoreError> {
@@ -110,11 +108,14 @@ pub async fn consume(
             None => 0,
         };
         if let (Some((id, _)), true) = (left, count > 0) {
-            sqlx::query("UPDATE links SET clicks = clicks + ? WHERE id = ?")
-                .bind(count)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO link_clicks (link_id, clicks) VALUES (?, ?) \
+                 ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
+            )
+            .bind(id)
+            .bind(count)
+            .execute(&mut *tx)
+            .await?;
         }
         granted.push(count);
     }

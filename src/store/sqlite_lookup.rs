@@ -19,6 +19,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
+use super::list_sql::tags_of;
 use super::{LinkRecord, StoreError};
 
 /// Idle connections kept; more are opened under load and dropped after.
@@ -113,6 +114,7 @@ impl Shared {
                     redirect_status: row.get(7)?,
                     deleted_at: row.get(8)?,
                     owner: row.get(9)?,
+                    tags: tags_of(&row.get::<_, String>(10)?),
                 })
             })
             .optional()
@@ -168,7 +170,7 @@ mod tests {
     use super::*;
 
     const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, clicks, \
-                           redirect_status, deleted_at, owner";
+                           redirect_status, deleted_at, owner, tags";
 
     /// A WAL database with one link, and a thread holding an exclusive
     /// lock on it for `hold`: readers get `SQLITE_BUSY` meanwhile.
@@ -180,8 +182,9 @@ mod tests {
                 "PRAGMA journal_mode = WAL;
                  CREATE TABLE links (id INTEGER PRIMARY KEY, code TEXT UNIQUE, url TEXT,
                    created_at INTEGER, expires_at INTEGER, max_clicks INTEGER,
-                   clicks INTEGER, redirect_status INTEGER, deleted_at INTEGER, owner TEXT);
-                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL, NULL);",
+                   clicks INTEGER, redirect_status INTEGER, deleted_at INTEGER, owner TEXT,
+                   tags TEXT);
+                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL, NULL, '[]');",
             )
             .unwrap();
         drop(setup);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{
-    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink, Order,
+    ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
     Owner, OwnerStatsRows, Store, StoreError, UserRecord,
 };
 use crate::telemetry::metrics::Metrics;
@@ -80,16 +80,10 @@ impl Store for TimedStore {
 
     async fn list_links(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        timed!(
-            self,
-            "list_links",
-            self.inner.list_links(owner, after, limit, order)
-        )
+        timed!(self, "list_links", self.inner.list_links(filter, limit))
     }
 
     async fn update_link(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shorty::store::{
-    ClickBatch, CounterMarks, KeyRecord, LinkPatch, LinkRecord, LinkStatsRows, NewLink, Order,
+    ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
     Owner, OwnerStatsRows, Store, StoreError, UserRecord,
 };
 
@@ -63,12 +63,10 @@ impl Store for Faulty {
 
     async fn list_links(
         &self,
-        owner: Option<&str>,
-        after: Option<i64>,
+        filter: &LinkFilter<'_>,
         limit: u32,
-        order: Order,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        self.inner.list_links(owner, after, limit, order).await
+        self.inner.list_links(filter, limit).await
     }
 
     async fn update_link(

@@ -17,6 +17,7 @@ mod docs;
 mod durability;
 mod errors;
 mod faulty_store;
+mod finding;
 mod helpers;
 mod lifecycle;
 mod links;

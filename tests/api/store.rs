@@ -9,8 +9,8 @@ use shorty::analytics::visits::Visit;
 use shorty::clock::Clock;
 use shorty::links::clicks::ClickBuffer;
 use shorty::store::{
-    self, ClickBatch, DayRow, Dimension, KeyRecord, LinkPatch, LinkRecord, NewLink, Order, Owner,
-    Store, StoreError, UserRecord, ValueRow,
+    self, ClickBatch, DayRow, Dimension, KeyRecord, LinkFilter, LinkPatch, LinkRecord, NewLink,
+    Order, Owner, Store, StoreError, UserRecord, ValueRow,
 };
 
 use crate::backend::TestDb;
@@ -26,6 +26,7 @@ fn link(code: &str) -> NewLink {
         clicks: 0,
         redirect_status: 302,
         owner: None,
+        tags: Vec::new(),
     }
 }
 
@@ -471,7 +472,16 @@ async fn links_are_listed_by_owner() {
 
     let codes = |links: Vec<LinkRecord>| links.into_iter().map(|l| l.code).collect::<Vec<_>>();
     let alice = Some("alice");
-    let newest = |after, limit| store.list_links(alice, after, limit, Order::NewestFirst);
+    let page = |owner, order, after: Option<i64>, limit| {
+        let filter = LinkFilter {
+            owner,
+            after,
+            ..LinkFilter::all(order)
+        };
+        let store = Arc::clone(&store);
+        async move { store.list_links(&filter, limit).await }
+    };
+    let newest = |after, limit| page(alice, Order::NewestFirst, after, limit);
     assert_eq!(codes(newest(None, 10).await.unwrap()), ["a4", "a2", "a1"]);
     assert_eq!(codes(newest(None, 2).await.unwrap()), ["a4", "a2"]);
     assert_eq!(codes(newest(Some(id(3)), 2).await.unwrap()), ["a1"]);
@@ -479,18 +489,14 @@ async fn links_are_listed_by_owner() {
         codes(newest(Some(id(0)), 2).await.unwrap()),
         Vec::<String>::new()
     );
-    let oldest = |after, limit| store.list_links(alice, after, limit, Order::OldestFirst);
+    let oldest = |after, limit| page(alice, Order::OldestFirst, after, limit);
     assert_eq!(codes(oldest(None, 10).await.unwrap()), ["a1", "a2", "a4"]);
     assert_eq!(codes(oldest(Some(id(0)), 1).await.unwrap()), ["a2"]);
-    let all = store
-        .list_links(None, None, 10, Order::NewestFirst)
-        .await
-        .unwrap();
+    let all = page(None, Order::NewestFirst, None, 10).await.unwrap();
     assert_eq!(codes(all.clone()), ["a4", "a2", "b1", "n1", "a1"]);
     let owners: Vec<Option<&str>> = all.iter().map(|l| l.owner.as_deref()).collect();
     assert_eq!(owners, [alice, alice, Some("bob"), None, alice]);
-    let nobody = store
-        .list_links(Some("nobody"), None, 10, Order::NewestFirst)
+    let nobody = page(Some("nobody"), Order::NewestFirst, None, 10)
         .await
         .unwrap();
     assert_eq!(nobody, Vec::<LinkRecord>::new());

@@ -10,6 +10,7 @@ use crate::api::links;
 use crate::domain::alias::RESERVED;
 use crate::domain::code::MAX_CODE_LEN;
 use crate::domain::link::MAX_TTL_SECONDS;
+use crate::domain::tag::{MAX_TAGS, TAG_PATTERN};
 use crate::domain::{OwnHost, UrlPolicy};
 
 /// Every operation's `operationId`, fixed here so that renaming a handler
@@ -98,8 +99,20 @@ fn request_bodies(doc: &mut Value, policy: &UrlPolicy) {
         }),
     );
 
+    let tag = json!({ "type": "string", "pattern": TAG_PATTERN });
+    merge(
+        doc,
+        &format!("{create}/properties/tags"),
+        json!({ "maxItems": MAX_TAGS, "items": tag.clone() }),
+    );
+
     let patch = "/components/schemas/PatchBody";
     merge_url(doc, &format!("{patch}/properties/url"), url);
+    merge(
+        doc,
+        &format!("{patch}/properties/tags"),
+        json!({ "maxItems": MAX_TAGS, "items": tag }),
+    );
     merge(
         doc,
         &format!("{patch}/properties/max_clicks"),
