@@ -28,11 +28,20 @@ pub enum Bind {
 pub fn list_query(filter: &LinkFilter<'_>, limit: u32, dialect: Dialect) -> (String, Vec<Bind>) {
     let clicks = filter.order.by_clicks();
     let mut sql = format!("SELECT {COLUMNS} FROM links");
+    let mut binds = Vec::new();
+    // With a tag, pages by date walk that tag's rows in id order (the
+    // primary key), stopping at the limit.
+    let id = if let Some(tag) = filter.tag {
+        sql.push_str(" JOIN link_tags t ON t.link_id = links.id AND t.tag = ?");
+        binds.push(Bind::Text(tag.to_owned()));
+        "t.link_id"
+    } else {
+        "links.id"
+    };
     if clicks {
         sql.push_str(" JOIN link_clicks k ON k.link_id = links.id");
     }
     sql.push_str(" WHERE links.deleted_at IS NULL");
-    let mut binds = Vec::new();
     if let Some(owner) = filter.owner {
         sql.push_str(" AND links.owner = ?");
         binds.push(Bind::Text(owner.to_owned()));
@@ -54,35 +63,30 @@ pub fn list_query(filter: &LinkFilter<'_>, limit: u32, dialect: Dialect) -> (Str
             }
         }
     }
-    if let Some(tag) = filter.tag {
-        sql.push_str(" AND links.id IN (SELECT t.link_id FROM link_tags t WHERE t.tag = ?)");
-        binds.push(Bind::Text(tag.to_owned()));
-    }
     if let Some(after) = filter.after {
         // Click orders continue from where the cursor's link is now; a
         // cursor naming no link gives an empty page.
-        sql.push_str(match filter.order {
-            Order::NewestFirst => " AND links.id < ?",
-            Order::OldestFirst => " AND links.id > ?",
-            Order::MostClicked => {
-                " AND (k.clicks, k.link_id) < \
+        let condition = match filter.order {
+            Order::NewestFirst => format!(" AND {id} < ?"),
+            Order::OldestFirst => format!(" AND {id} > ?"),
+            Order::MostClicked => " AND (k.clicks, k.link_id) < \
                  ((SELECT a.clicks FROM link_clicks a WHERE a.link_id = ?), ?)"
-            }
-            Order::LeastClicked => {
-                " AND (k.clicks, k.link_id) > \
+                .to_owned(),
+            Order::LeastClicked => " AND (k.clicks, k.link_id) > \
                  ((SELECT a.clicks FROM link_clicks a WHERE a.link_id = ?), ?)"
-            }
-        });
+                .to_owned(),
+        };
+        sql.push_str(&condition);
         binds.push(Bind::Int(after));
         if filter.order.by_clicks() {
             binds.push(Bind::Int(after));
         }
     }
-    sql.push_str(match filter.order {
-        Order::NewestFirst => " ORDER BY links.id DESC",
-        Order::OldestFirst => " ORDER BY links.id ASC",
-        Order::MostClicked => " ORDER BY k.clicks DESC, k.link_id DESC",
-        Order::LeastClicked => " ORDER BY k.clicks ASC, k.link_id ASC",
+    sql.push_str(&match filter.order {
+        Order::NewestFirst => format!(" ORDER BY {id} DESC"),
+        Order::OldestFirst => format!(" ORDER BY {id} ASC"),
+        Order::MostClicked => " ORDER BY k.clicks DESC, k.link_id DESC".to_owned(),
+        Order::LeastClicked => " ORDER BY k.clicks ASC, k.link_id ASC".to_owned(),
     });
     sql.push_str(" LIMIT ?");
     binds.push(Bind::Int(limit.into()));
@@ -144,22 +148,22 @@ mod tests {
             after: Some(9),
         };
         let (sql, binds) = list_query(&filter, 50, Dialect::Postgres);
-        assert!(sql.contains("links.owner = $1"), "{sql}");
+        assert!(sql.contains("t.tag = $1"), "{sql}");
+        assert!(sql.contains("links.owner = $2"), "{sql}");
         assert!(
-            sql.contains("links.url ILIKE $2 OR links.code ILIKE $3"),
+            sql.contains("links.url ILIKE $3 OR links.code ILIKE $4"),
             "{sql}"
         );
-        assert!(sql.contains("t.tag = $4"), "{sql}");
         assert!(sql.contains("WHERE a.link_id = $5), $6)"), "{sql}");
         assert!(
             sql.ends_with("ORDER BY k.clicks DESC, k.link_id DESC LIMIT $7"),
             "{sql}"
         );
-        assert_eq!(binds[1], Bind::Text("%50\\%\\_off\"x%".into()));
+        assert_eq!(binds[2], Bind::Text("%50\\%\\_off\"x%".into()));
         assert_eq!(&binds[4..], [Bind::Int(9), Bind::Int(9), Bind::Int(50)]);
         let (sql, binds) = list_query(&filter, 50, Dialect::Sqlite);
         assert!(sql.contains("links_search MATCH ?"), "{sql}");
-        assert_eq!(binds[1], Bind::Text("\"50%_off\"\"x\"".into()));
+        assert_eq!(binds[2], Bind::Text("\"50%_off\"\"x\"".into()));
         assert_eq!(binds.len(), 6);
     }
 
