@@ -17,6 +17,7 @@ use std::time::Instant;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use shorty::analytics::rollup::Deriver;
+use shorty::analytics::sink::StoreSink;
 use shorty::analytics::visits::Visit;
 use shorty::clock::{Clock, DAY_MS};
 use shorty::links::clicks::ClickBuffer;
@@ -78,7 +79,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("{links} links in {:.1} s", started.elapsed().as_secs_f64());
 
     let clock = Clock::manual(20_000 * DAY_MS);
-    let buffer = Arc::new(ClickBuffer::new(Deriver::without_geoip(), clock));
+    let sink = StoreSink::shared(Arc::clone(&store));
+    let buffer = Arc::new(ClickBuffer::new(Deriver::without_geoip(), clock, sink));
     let zipf = Zipf::new(links, exponent)?;
     let mut rng = StdRng::seed_from_u64(7);
     let (mut total_rows, mut record_s, mut flush_s) = (0i64, 0f64, 0f64);
@@ -110,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         let recorded = t.elapsed().as_secs_f64();
         record_s += recorded;
         let t = Instant::now();
-        let rows = buffer.flush(&store).await?;
+        let rows = buffer.flush().await?;
         let took = t.elapsed().as_secs_f64();
         flush_s += took;
         total_rows += rows;

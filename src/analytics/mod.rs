@@ -6,6 +6,7 @@ pub mod classify;
 pub mod geo;
 pub mod range;
 pub mod rollup;
+pub mod sink;
 pub mod view;
 pub mod visits;
 

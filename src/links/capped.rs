@@ -128,7 +128,7 @@ async fn count(
 ) -> Result<Vec<i64>, StoreError> {
     let ids: Vec<i64> = links.iter().map(|l| l.link_id).collect();
     if buffered.pending_for_each(&ids).iter().any(|n| *n > 0) {
-        buffered.flush(store).await?;
+        buffered.flush().await?;
     }
     let wanted: Vec<(String, i64)> = links
         .iter()

@@ -11,10 +11,11 @@ use parking_lot::Mutex;
 
 use super::view::now_ms;
 use crate::analytics::rollup::{Deriver, Rollup, Rows};
+use crate::analytics::sink::ClickSink;
 use crate::analytics::visits::{Agent, Hit, Visit, VisitLog};
 use crate::clock::Clock;
 use crate::per_thread::{my_slot, Padded, SLOTS};
-use crate::store::{ClickBatch, Store, StoreError};
+use crate::store::{ClickBatch, StoreError};
 
 /// Sealed logs waiting for the flusher. Past this many (the flusher is far
 /// behind), a thread that fills its log derives it itself: slower, but
@@ -46,11 +47,14 @@ pub struct ClickBuffer {
     flushing: tokio::sync::Mutex<()>,
     deriver: Deriver,
     clock: Clock,
+    /// Where flushes go.
+    sink: Arc<dyn ClickSink>,
 }
 
 impl ClickBuffer {
-    /// An empty buffer deriving with `deriver`, dating visits by `clock`.
-    pub fn new(deriver: Deriver, clock: Clock) -> ClickBuffer {
+    /// An empty buffer deriving with `deriver`, dating visits by `clock`,
+    /// flushing to `sink`.
+    pub fn new(deriver: Deriver, clock: Clock, sink: Arc<dyn ClickSink>) -> ClickBuffer {
         ClickBuffer {
             shards: std::array::from_fn(|_| Padded::default()),
             sealed: Mutex::new(Vec::new()),
@@ -59,6 +63,7 @@ impl ClickBuffer {
             flushing: tokio::sync::Mutex::new(()),
             deriver,
             clock,
+            sink,
         }
     }
 
@@ -185,15 +190,16 @@ impl ClickBuffer {
     ///
     /// The work runs in its own task, so a caller that is cancelled (a
     /// client hanging up) cannot drop a taken batch on the floor.
-    pub async fn flush(self: &Arc<Self>, store: &Arc<dyn Store>) -> Result<i64, StoreError> {
-        let (buffer, store) = (Arc::clone(self), Arc::clone(store));
+    pub async fn flush(self: &Arc<Self>) -> Result<i64, StoreError> {
+        let buffer = Arc::clone(self);
+        let sink = Arc::clone(&self.sink);
         tokio::spawn(async move {
             let _flushing = buffer.flushing.lock().await;
             buffer.derive().await?;
             let mut written = 0;
             let retry = buffer.unwritten.lock().take();
             if let Some(batch) = retry {
-                written += buffer.write(store.as_ref(), batch).await?;
+                written += buffer.write(sink.as_ref(), batch).await?;
             }
             let rollup = std::mem::take(&mut *buffer.derived.lock());
             if !rollup.is_empty() {
@@ -201,7 +207,7 @@ impl ClickBuffer {
                     id: rand::random::<i64>() & i64::MAX,
                     rows: rollup.into_rows(),
                 };
-                written += buffer.write(store.as_ref(), batch).await?;
+                written += buffer.write(sink.as_ref(), batch).await?;
             }
             Ok(written)
         })
@@ -210,10 +216,10 @@ impl ClickBuffer {
     }
 
     /// Writes one batch; on failure keeps it for the next flush.
-    async fn write(&self, store: &dyn Store, batch: Unwritten) -> Result<i64, StoreError> {
+    async fn write(&self, sink: &dyn ClickSink, batch: Unwritten) -> Result<i64, StoreError> {
         let rows = &batch.rows;
-        let written = store
-            .add_clicks(ClickBatch {
+        let written = sink
+            .write(ClickBatch {
                 id: batch.id,
                 link_clicks: &rows.link_clicks,
                 days: &rows.days,
@@ -241,12 +247,26 @@ mod tests {
 
     const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
 
+    /// These tests never flush.
+    struct NoSink;
+
+    #[async_trait::async_trait]
+    impl ClickSink for NoSink {
+        async fn write(&self, _: ClickBatch<'_>) -> Result<(), StoreError> {
+            Err(StoreError::Other("not in these tests".to_owned()))
+        }
+    }
+
     fn buffer() -> ClickBuffer {
         let deriver = Deriver {
             classifier: Arc::new(Classifier::default()),
             geo: None,
         };
-        ClickBuffer::new(deriver, Clock::manual(20_000 * crate::clock::DAY_MS))
+        ClickBuffer::new(
+            deriver,
+            Clock::manual(20_000 * crate::clock::DAY_MS),
+            Arc::new(NoSink),
+        )
     }
 
     fn visit(ua: &str, head: bool) -> Visit<'_> {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::analytics::rollup::Deriver;
+use crate::analytics::sink::StoreSink;
 use crate::analytics::visits::{Visit, UNKNOWN_LINK};
 use crate::config::Config;
 use crate::domain::CodeGenerator;
@@ -71,7 +72,8 @@ impl LinkService {
         let generator = CodeGenerator::new(key, config.code_length);
         let redis = SharedRedis::new(config)?;
         let cache = Arc::new(LinkCache::new(config.cache_capacity));
-        let clicks = Arc::new(ClickBuffer::new(deriver, config.clock.clone()));
+        let sink = StoreSink::shared(Arc::clone(&store));
+        let clicks = Arc::new(ClickBuffer::new(deriver, config.clock.clone(), sink));
         // Until the invalidation channel is subscribed, writes on other
         // instances cannot reach this cache.
         cache.set_degraded(redis.is_some());
@@ -276,7 +278,7 @@ impl LinkService {
 
     /// Writes buffered clicks to the store.
     pub async fn flush_clicks(&self) -> Result<i64, StoreError> {
-        self.clicks.flush(&self.store).await
+        self.clicks.flush().await
     }
 
     /// Clicks counted in memory and not yet flushed.

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use shorty::analytics::rollup::Deriver;
+use shorty::analytics::sink::StoreSink;
 use shorty::analytics::visits::Visit;
 use shorty::clock::Clock;
 use shorty::links::clicks::ClickBuffer;
@@ -135,15 +136,16 @@ async fn a_flush_that_committed_but_reported_failure_is_not_counted_twice() {
     let buffer = Arc::new(ClickBuffer::new(
         Deriver::without_geoip(),
         Clock::manual(DAY),
+        StoreSink::shared(store),
     ));
     for _ in 0..5 {
         buffer.record(id, &visit(), false);
     }
-    assert!(buffer.flush(&store).await.is_err());
+    assert!(buffer.flush().await.is_err());
     // Not known to be written, so still pending (and shown).
     assert_eq!(buffer.pending_for(id), 5);
     buffer.record(id, &visit(), false);
-    assert!(buffer.flush(&store).await.unwrap() > 0);
+    assert!(buffer.flush().await.unwrap() > 0);
     assert_eq!(buffer.pending_total(), 0);
     assert_eq!(real.get_link("once").await.unwrap().unwrap().clicks, 6);
     let stats = real.link_stats(id, 1, 1).await.unwrap();
