@@ -219,7 +219,7 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
     let flusher = every(CLICK_FLUSH_EVERY, stop.clone(), move || {
         let (state, failing) = (Arc::clone(&flush_state), Arc::clone(&failing));
         async move {
-            let flushed = state.links.flush_clicks().await;
+            let flushed = state.links.flush_due_clicks().await;
             let was_failing = failing.swap(flushed.is_err(), Ordering::Relaxed);
             match flushed {
                 Err(e) if !was_failing => {

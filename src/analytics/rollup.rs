@@ -46,18 +46,24 @@ impl Rows {
             .binary_search_by_key(&link_id, |(id, _)| *id)
             .map_or(0, |at| self.link_clicks[at].1)
     }
-
-    /// Visits (to links and unknown codes) in this batch.
-    pub fn visits(&self) -> i64 {
-        let days: i64 = self.days.iter().map(|d| d.human + d.bots).sum();
-        days + self.unknown.iter().map(|(_, n)| n).sum::<i64>()
-    }
 }
 
 impl Rollup {
     /// Whether nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.days.is_empty() && self.unknown.is_empty()
+        self.link_clicks.is_empty()
+            && self.days.is_empty()
+            && self.values.is_empty()
+            && self.unknown.is_empty()
+    }
+
+    /// Takes the link click counts only, leaving the analytics rows to
+    /// gather more visits.
+    pub fn take_link_clicks(&mut self) -> Rollup {
+        Rollup {
+            link_clicks: std::mem::take(&mut self.link_clicks),
+            ..Rollup::default()
+        }
     }
 
     /// Adds another rollup's counts to this one.

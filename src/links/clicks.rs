@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ahash::RandomState;
 use parking_lot::Mutex;
@@ -16,6 +17,13 @@ use crate::analytics::visits::{Agent, Hit, Visit, VisitLog};
 use crate::clock::Clock;
 use crate::per_thread::{my_slot, Padded, SLOTS};
 use crate::store::{ClickBatch, StoreError};
+
+/// How long analytics rows (days, values, unknown codes) gather visits
+/// before they are written, unless a flush is forced. Link click counts are
+/// written at every flush; analytics rows for one link and value are far
+/// fewer per click when they cover ten seconds than one (BENCHMARKS.md,
+/// "Click analytics").
+pub const ANALYTICS_EVERY: Duration = Duration::from_secs(10);
 
 /// Sealed logs waiting for the flusher. Past this many (the flusher is far
 /// behind), a thread that fills its log derives it itself: slower, but
@@ -49,6 +57,8 @@ pub struct ClickBuffer {
     clock: Clock,
     /// Where flushes go.
     sink: Arc<dyn ClickSink>,
+    /// When analytics rows were last taken into a batch.
+    analytics_taken: Mutex<Instant>,
 }
 
 impl ClickBuffer {
@@ -64,6 +74,7 @@ impl ClickBuffer {
             deriver,
             clock,
             sink,
+            analytics_taken: Mutex::new(Instant::now()),
         }
     }
 
@@ -138,18 +149,19 @@ impl ClickBuffer {
         pending
     }
 
-    /// Visits (bots and unknown codes included) not yet written.
+    /// Clicks not yet written: visits not yet derived (bots and unknown
+    /// codes included, as they are not known yet), and derived clicks not
+    /// yet in the store. Analytics rows held for [`ANALYTICS_EVERY`] are
+    /// not counted: they are not clicks.
     pub fn pending_total(&self) -> i64 {
         let logged: usize = self.shards.iter().map(|s| s.0.lock().hits.len()).sum();
         let sealed: usize = self.sealed.lock().iter().map(|(h, _)| h.len()).sum();
-        let derived = self.derived.lock();
-        let derived: i64 = derived.days.values().map(|(h, b)| h + b).sum::<i64>()
-            + derived.unknown.values().sum::<i64>();
+        let derived: i64 = self.derived.lock().link_clicks.values().sum();
         let unwritten = self
             .unwritten
             .lock()
             .as_ref()
-            .map_or(0, |b| b.rows.visits());
+            .map_or(0, |b| b.rows.link_clicks.iter().map(|(_, n)| n).sum());
         (logged + sealed) as i64 + derived + unwritten
     }
 
@@ -187,10 +199,22 @@ impl ClickBuffer {
     /// Writes everything recorded, after the batch a failed flush left
     /// unwritten; returns how many rows were written. On failure nothing
     /// is lost: the batch is kept and retried first next time.
+    pub async fn flush(self: &Arc<Self>) -> Result<i64, StoreError> {
+        self.flush_with(true).await
+    }
+
+    /// What the once-a-second flusher calls: click counts always, the
+    /// analytics rows once [`ANALYTICS_EVERY`] has passed.
+    pub async fn flush_due(self: &Arc<Self>) -> Result<i64, StoreError> {
+        self.flush_with(false).await
+    }
+
+    /// [`ClickBuffer::flush`], with analytics rows written only when
+    /// `everything` or when due.
     ///
     /// The work runs in its own task, so a caller that is cancelled (a
     /// client hanging up) cannot drop a taken batch on the floor.
-    pub async fn flush(self: &Arc<Self>) -> Result<i64, StoreError> {
+    async fn flush_with(self: &Arc<Self>, everything: bool) -> Result<i64, StoreError> {
         let buffer = Arc::clone(self);
         let sink = Arc::clone(&self.sink);
         tokio::spawn(async move {
@@ -201,7 +225,16 @@ impl ClickBuffer {
             if let Some(batch) = retry {
                 written += buffer.write(sink.as_ref(), batch).await?;
             }
-            let rollup = std::mem::take(&mut *buffer.derived.lock());
+            let rollup = {
+                let mut derived = buffer.derived.lock();
+                let mut taken = buffer.analytics_taken.lock();
+                if everything || taken.elapsed() >= ANALYTICS_EVERY {
+                    *taken = Instant::now();
+                    std::mem::take(&mut *derived)
+                } else {
+                    derived.take_link_clicks()
+                }
+            };
             if !rollup.is_empty() {
                 let batch = Unwritten {
                     id: rand::random::<i64>() & i64::MAX,

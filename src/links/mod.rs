@@ -276,9 +276,14 @@ impl LinkService {
         self.clicks.record(UNKNOWN_LINK, visit, false);
     }
 
-    /// Writes buffered clicks to the store.
+    /// Writes buffered clicks and analytics to the store, all of them.
     pub async fn flush_clicks(&self) -> Result<i64, StoreError> {
         self.clicks.flush().await
+    }
+
+    /// The once-a-second flush: clicks, and analytics when due.
+    pub async fn flush_due_clicks(&self) -> Result<i64, StoreError> {
+        self.clicks.flush_due().await
     }
 
     /// Clicks counted in memory and not yet flushed.

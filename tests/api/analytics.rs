@@ -399,6 +399,36 @@ async fn stats_are_for_owners_with_the_scope_and_ranges_are_checked() {
 }
 
 #[tokio::test]
+async fn the_periodic_flush_writes_clicks_now_and_analytics_every_ten_seconds() {
+    let clock = Clock::manual(NOON);
+    let app = instance(&clock, None, None).await;
+    let code = app.create("https://example.com/window").await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    visits(&app, 3, &code, FIREFOX, "", "192.0.2.9").await;
+    app.state.links.flush_due_clicks().await.expect("flush");
+    assert_eq!(app.state.links.pending_clicks(), 0);
+    let admin = crate::helpers::ADMIN_TOKEN;
+    let link = get_json(&app, admin, &format!("/api/v1/links/{code}")).await;
+    assert_eq!(link["clicks"], 3, "clicks are written at every flush");
+    let path = format!("/api/v1/links/{code}/stats?from=2026-03-10&to=2026-03-10");
+    let stats = get_json(&app, admin, &path).await;
+    assert_eq!(
+        stats["total"], 0,
+        "analytics wait for their window: {stats}"
+    );
+    app.state.links.flush_clicks().await.expect("flush");
+    let stats = get_json(&app, admin, &path).await;
+    assert_eq!(
+        (stats["total"].as_i64(), stats["human"].as_i64()),
+        (Some(3), Some(3))
+    );
+    let link = get_json(&app, admin, &format!("/api/v1/links/{code}")).await;
+    assert_eq!(link["clicks"], 3, "not counted twice");
+}
+
+#[tokio::test]
 async fn retention_purges_old_days_only() {
     let clock = Clock::manual(NOON);
     let app = spawn_app_configured(|layer| layer.stats_retention_days = Some(2), {
