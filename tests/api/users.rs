@@ -453,6 +453,27 @@ async fn the_ownership_matrix_holds_for_every_endpoint_and_caller() {
             ]),
         ),
         (
+            "stats of A's link",
+            Method::GET,
+            "/api/v1/links/{a}/stats",
+            None,
+            row([unauth, ok, ok, forbidden, ok, unauth, unauth]),
+        ),
+        (
+            "stats of the admin's link",
+            Method::GET,
+            "/api/v1/links/{admin}/stats",
+            None,
+            row([unauth, ok, forbidden, forbidden, forbidden, unauth, unauth]),
+        ),
+        (
+            "the caller's stats",
+            Method::GET,
+            "/api/v1/stats",
+            None,
+            row([unauth, ok, ok, ok, ok, unauth, unauth]),
+        ),
+        (
             "show the admin's link",
             Method::GET,
             "/api/v1/links/{admin}",
