@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fast_redirect;
 pub mod health;
 pub mod limit;
+pub mod link_list;
 pub mod links;
 pub mod observe;
 pub mod prometheus;
@@ -122,7 +123,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let create =
         post(links::create).layer(from_fn_with_state(Arc::clone(&state), limit::limit_create));
     let api = Router::new()
-        .route("/links", create.get(links::list))
+        .route("/links", create.get(link_list::list))
         .route(
             "/links/batch",
             post(links::create_batch).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
 mod contract;
 mod patterns;
 
-use super::{health, links, prometheus, redirect, stats, users, AppState};
+use super::{health, link_list, links, prometheus, redirect, stats, users, AppState};
 use crate::analytics::view::{
     DailyClicks, HostClicks, LinkStats, NameClicks, OwnerStats, TopLink, UnknownDay,
 };
@@ -43,7 +43,7 @@ use contract::apply_contract;
         redirect::follow,
         links::create,
         links::create_batch,
-        links::list,
+        link_list::list,
         links::show,
         links::update,
         links::remove,
