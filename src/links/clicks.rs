@@ -18,12 +18,12 @@ use crate::clock::Clock;
 use crate::per_thread::{my_slot, Padded, SLOTS};
 use crate::store::{ClickBatch, StoreError};
 
-/// How long analytics rows (days, values, unknown codes) gather visits
-/// before they are written, unless a flush is forced. Link click counts are
-/// written at every flush; analytics rows for one link and value are far
-/// fewer per click when they cover ten seconds than one (BENCHMARKS.md,
-/// "Click analytics").
-pub const ANALYTICS_EVERY: Duration = Duration::from_secs(10);
+/// How long analytics rows (days, values, unknown codes) and the order by
+/// clicks gather visits before they are written, unless a flush is forced.
+/// Link click counts are written at every flush; analytics rows for one
+/// link and value are far fewer per click when they cover half a minute
+/// than one second (BENCHMARKS.md, "Click analytics").
+pub const ANALYTICS_EVERY: Duration = Duration::from_secs(30);
 
 /// Sealed logs waiting for the flusher. Past this many (the flusher is far
 /// behind), a thread that fills its log derives it itself: slower, but

@@ -69,11 +69,11 @@ pub fn list_query(filter: &LinkFilter<'_>, limit: u32, dialect: Dialect) -> (Str
         let condition = match filter.order {
             Order::NewestFirst => format!(" AND {id} < ?"),
             Order::OldestFirst => format!(" AND {id} > ?"),
-            Order::MostClicked => " AND (k.clicks, k.link_id) < \
-                 ((SELECT a.clicks FROM link_clicks a WHERE a.link_id = ?), ?)"
+            Order::MostClicked => " AND (k.ranked, k.link_id) < \
+                 ((SELECT a.ranked FROM link_clicks a WHERE a.link_id = ?), ?)"
                 .to_owned(),
-            Order::LeastClicked => " AND (k.clicks, k.link_id) > \
-                 ((SELECT a.clicks FROM link_clicks a WHERE a.link_id = ?), ?)"
+            Order::LeastClicked => " AND (k.ranked, k.link_id) > \
+                 ((SELECT a.ranked FROM link_clicks a WHERE a.link_id = ?), ?)"
                 .to_owned(),
         };
         sql.push_str(&condition);
@@ -85,8 +85,8 @@ pub fn list_query(filter: &LinkFilter<'_>, limit: u32, dialect: Dialect) -> (Str
     sql.push_str(&match filter.order {
         Order::NewestFirst => format!(" ORDER BY {id} DESC"),
         Order::OldestFirst => format!(" ORDER BY {id} ASC"),
-        Order::MostClicked => " ORDER BY k.clicks DESC, k.link_id DESC".to_owned(),
-        Order::LeastClicked => " ORDER BY k.clicks ASC, k.link_id ASC".to_owned(),
+        Order::MostClicked => " ORDER BY k.ranked DESC, k.link_id DESC".to_owned(),
+        Order::LeastClicked => " ORDER BY k.ranked ASC, k.link_id ASC".to_owned(),
     });
     sql.push_str(" LIMIT ?");
     binds.push(Bind::Int(limit.into()));
@@ -156,7 +156,7 @@ mod tests {
         );
         assert!(sql.contains("WHERE a.link_id = $5), $6)"), "{sql}");
         assert!(
-            sql.ends_with("ORDER BY k.clicks DESC, k.link_id DESC LIMIT $7"),
+            sql.ends_with("ORDER BY k.ranked DESC, k.link_id DESC LIMIT $7"),
             "{sql}"
         );
         assert_eq!(binds[2], Bind::Text("%50\\%\\_off\"x%".into()));

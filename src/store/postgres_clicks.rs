@@ -88,6 +88,19 @@ pub async fn add(
             .execute(&mut *tx)
             .await?;
         }
+        // The order by clicks catches up with the links this batch's days
+        // name.
+        for chunk in batch.days.chunks(FLUSH_CHUNK) {
+            let mut ids: Vec<i64> = chunk.iter().map(|d| d.link_id).collect();
+            ids.dedup();
+            sqlx::query(
+                "UPDATE link_clicks SET ranked = clicks \
+                 WHERE link_id = ANY($1) AND ranked <> clicks",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        }
         if !batch.unknown.is_empty() {
             let (days, requests): (Vec<i32>, Vec<i64>) = batch.unknown.iter().copied().unzip();
             sqlx::query(
@@ -146,9 +159,10 @@ pub async fn consume(
                            (SELECT c.clicks FROM link_clicks c WHERE c.link_id = $1), 0))) \
                        END AS n), \
                      counted AS ( \
-                       INSERT INTO link_clicks (link_id, clicks) SELECT $1, n FROM cur \
-                       ON CONFLICT (link_id) \
-                       DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks) \
+                       INSERT INTO link_clicks (link_id, clicks, ranked) SELECT $1, n, n FROM cur \
+                       ON CONFLICT (link_id) DO UPDATE SET \
+                         clicks = link_clicks.clicks + excluded.clicks, \
+                         ranked = link_clicks.clicks + excluded.clicks) \
                      SELECT n FROM cur",
                 )
                 .bind(id)

@@ -69,6 +69,19 @@ pub async fn add(write: &SqlitePool, batch: ClickBatch<'_>) -> Result<(), StoreE
         );
         upsert.build().execute(&mut *tx).await?;
     }
+    // The order by clicks catches up with the links this batch's days name.
+    let mut ranked: Vec<i64> = batch.days.iter().map(|d| d.link_id).collect();
+    ranked.dedup();
+    for chunk in ranked.chunks(ROWS_PER_STATEMENT) {
+        let mut update =
+            QueryBuilder::new("UPDATE link_clicks SET ranked = clicks WHERE link_id IN (");
+        let mut ids = update.separated(", ");
+        for id in chunk {
+            ids.push_bind(id);
+        }
+        update.push(") AND ranked <> clicks");
+        update.build().execute(&mut *tx).await?;
+    }
     for (day, n) in batch.unknown {
         sqlx::query(
             "INSERT INTO unknown_days (day, requests) VALUES (?, ?) \
@@ -109,10 +122,12 @@ pub async fn consume(
         };
         if let (Some((id, _)), true) = (left, count > 0) {
             sqlx::query(
-                "INSERT INTO link_clicks (link_id, clicks) VALUES (?, ?) \
-                 ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks",
+                "INSERT INTO link_clicks (link_id, clicks, ranked) VALUES (?, ?, ?) \
+                 ON CONFLICT (link_id) DO UPDATE SET clicks = link_clicks.clicks + excluded.clicks, \
+                   ranked = link_clicks.clicks + excluded.clicks",
             )
             .bind(id)
+            .bind(count)
             .bind(count)
             .execute(&mut *tx)
             .await?;

@@ -399,7 +399,7 @@ async fn stats_are_for_owners_with_the_scope_and_ranges_are_checked() {
 }
 
 #[tokio::test]
-async fn the_periodic_flush_writes_clicks_now_and_analytics_every_ten_seconds() {
+async fn the_periodic_flush_writes_clicks_now_and_analytics_later() {
     let clock = Clock::manual(NOON);
     let app = instance(&clock, None, None).await;
     let code = app.create("https://example.com/window").await["code"]
