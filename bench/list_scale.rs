@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use shorty::store::{self, ClickBatch, LinkFilter, NewLink, Order, Store, StoreOptions};
+use shorty::store::{self, ClickBatch, DayRow, LinkFilter, NewLink, Order, Store, StoreOptions};
 
 const WORDS: [&str; 16] = [
     "spring", "summer", "autumn", "winter", "sale", "launch", "report", "invite", "docs", "video",
@@ -119,11 +119,22 @@ async fn main() -> anyhow::Result<()> {
             .map(|id| (*id, (rng.gen::<f64>().powi(8) * 10_000.0) as i64))
             .collect();
         for (n, chunk) in counts.chunks(50_000).enumerate() {
+            // With day rows, as an analytics flush has them: they refresh
+            // the `ranked` counts that the order by clicks reads.
+            let days: Vec<DayRow> = chunk
+                .iter()
+                .map(|(link_id, human)| DayRow {
+                    link_id: *link_id,
+                    day: 0,
+                    human: *human,
+                    bots: 0,
+                })
+                .collect();
             store
                 .add_clicks(ClickBatch {
                     id: n as i64 + 1,
                     link_clicks: chunk,
-                    days: &[],
+                    days: &days,
                     values: &[],
                     unknown: &[],
                     now: 0,
