@@ -7,15 +7,17 @@
 //!   bijection. Handlers only see values that passed these.
 //! - [`store`]: the `Store` trait with SQLite (sqlx, plus inline rusqlite
 //!   lookups by code for the redirect path) and PostgreSQL implementations,
-//!   chosen by the `database_url` scheme; migrations under
-//!   `migrations/sqlite` and `migrations/postgres`.
+//!   chosen by the `database_url` scheme, sharing the list query
+//!   (`list_sql`); migrations under `migrations/sqlite` and
+//!   `migrations/postgres`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, capped-click batches, group commit
 //!   and counter blocks.
 //! - [`analytics`]: click analytics next to them: visits recorded by the
 //!   redirect path, derived off the serving threads (bots, browsers, OS,
-//!   devices, countries) into daily rollups, and the stats read back;
-//!   [`clock`]: the time they go by, which tests set.
+//!   devices, countries) into daily rollups written through a `ClickSink`,
+//!   and the stats read back; [`clock`]: the time they go by, which tests
+//!   set.
 //! - [`users`]: the user service next to it: users, API keys (kept as
 //!   hashes, with a cache of valid keys that revocations clear on every
 //!   instance) and who owns which link.
