@@ -1,7 +1,7 @@
 //! What the redirect path records per visit: a small fixed-size entry in
 //! its own thread's log, and the user agent and referrer host once per
 //! distinct pair. Nothing is parsed, matched or looked up here; that is
-//! [`super::derive`]'s work, off the serving threads.
+//! the flush's work ([`super::rollup`]), off the serving threads.
 
 use std::net::IpAddr;
 
