@@ -92,7 +92,7 @@ impl VisitLog {
     }
 
     fn agent_of(&mut self, visit: &Visit<'_>) -> u32 {
-        let ua = cut(visit.user_agent, MAX_USER_AGENT);
+        let ua = user_agent_of(visit);
         let host = referrer_host(visit.referer);
         let hash = HASHER.hash_one((ua, host));
         let agents = &self.agents;
@@ -119,8 +119,10 @@ impl VisitLog {
 /// Fixed keys: the same pair must hash the same in every thread's log.
 static HASHER: ahash::RandomState = ahash::RandomState::with_seeds(1, 2, 3, 4);
 
-fn cut(bytes: &[u8], max: usize) -> &[u8] {
-    &bytes[..bytes.len().min(max)]
+/// The part of a visit's user agent that is kept and matched: at most
+/// [`MAX_USER_AGENT`] bytes, so a huge header costs no more than a real one.
+pub fn user_agent_of<'a>(visit: &Visit<'a>) -> &'a [u8] {
+    &visit.user_agent[..visit.user_agent.len().min(MAX_USER_AGENT)]
 }
 
 /// The host of a `Referer` value: after `scheme://` and any user info, up

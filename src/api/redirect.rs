@@ -13,7 +13,7 @@ use axum::Extension;
 
 use super::extract::CodePath;
 use super::AppState;
-use crate::analytics::visits::Visit;
+use crate::analytics::visits::{user_agent_of, Visit};
 use crate::client_ip::ClientIp;
 use crate::domain::Code;
 use crate::error::{AppError, Problem};
@@ -79,7 +79,7 @@ async fn redirect(state: &AppState, visit: &Visit<'_>, code: Code) -> Result<Res
     let bot = visit.head
         || state
             .analytics
-            .is_bot(&String::from_utf8_lossy(visit.user_agent))
+            .is_bot(&String::from_utf8_lossy(user_agent_of(visit)))
             .await;
     if bot {
         if !state.links.has_clicks_left(&target.code).await? {

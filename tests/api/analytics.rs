@@ -525,3 +525,45 @@ async fn the_store_keeps_no_address_user_agent_or_full_referrer() {
         assert!(!text.contains(secret), "{secret} was stored");
     }
 }
+
+#[tokio::test]
+async fn huge_user_agents_and_referrers_are_cut_not_stored_whole() {
+    let clock = Clock::manual(NOON);
+    let app = instance(&clock, None, None).await;
+    let code = app
+        .create_with(json!({"url": "https://example.com/big", "max_clicks": 3}))
+        .await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    // "bot" only past the first 512 bytes: not seen, so this is a person.
+    let ua = format!("{}{}bot", CHROME, " x".repeat(3000));
+    let referer = format!("https://{}.example/", "a".repeat(6000));
+    let response = app
+        .anon(Method::GET, &format!("/{code}"))
+        .header("user-agent", ua.as_str())
+        .header("referer", referer.as_str())
+        .send()
+        .await
+        .expect("visit");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    app.state.links.flush_clicks().await.expect("flush");
+    let stats = get_json(
+        &app,
+        crate::helpers::ADMIN_TOKEN,
+        &format!("/api/v1/links/{code}/stats?from=2026-03-10&to=2026-03-10"),
+    )
+    .await;
+    assert_eq!(
+        (stats["human"].as_i64(), stats["bots"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        stats["referrers"],
+        json!([]),
+        "a host longer than DNS allows is not one"
+    );
+    assert_eq!(count_of(&stats["browsers"], "Chrome"), 1);
+    let text = store_text(&app.database_url()).await;
+    assert!(!text.contains(" x x x"), "the raw user agent was stored");
+}
