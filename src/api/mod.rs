@@ -12,6 +12,7 @@ pub mod link_list;
 pub mod links;
 pub mod observe;
 pub mod prometheus;
+pub mod qr;
 pub mod redirect;
 pub mod stats;
 pub mod users;
@@ -156,6 +157,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     let mut app = Router::new()
         .route("/{code}", follow)
+        .route("/{code}/qr", get(qr::qr))
         .route("/_health", get(health::health))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::ready))

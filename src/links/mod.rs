@@ -10,6 +10,7 @@ pub mod generations;
 pub mod group_commit;
 pub mod input;
 pub mod lookup;
+pub mod qr;
 pub mod view;
 
 use std::sync::Arc;
@@ -94,6 +95,11 @@ impl LinkService {
     /// Validation rules for request bodies.
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// The short URL of `code`: `base_url` and the code.
+    pub fn short_url(&self, code: &str) -> String {
+        format!("{}/{code}", self.base_url)
     }
 
     /// The underlying store, for probes and the CLI.

@@ -253,6 +253,7 @@ fn parameters(doc: &mut Value) {
     let code = json!({ "type": "string", "pattern": code_pattern() });
     for (path, methods) in [
         ("/{code}", &["get", "head"][..]),
+        ("/{code}/qr", &["get"][..]),
         ("/api/v1/links/{code}", &["get", "patch", "delete"][..]),
     ] {
         for method in methods {
