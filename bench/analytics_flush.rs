@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
                 redirect_status: 302,
                 owner: None,
                 tags: Vec::new(),
+                password_hash: None,
             })
             .collect();
         let ids = store.insert_links(&batch).await?;

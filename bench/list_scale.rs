@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
                 } else {
                     Vec::new()
                 },
+                password_hash: None,
             });
             if batch.len() == 5000 || i + 1 == size {
                 ids.extend(store.insert_links(&batch).await?.into_iter().flatten());

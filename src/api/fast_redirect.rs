@@ -29,7 +29,8 @@ use futures::future::Either;
 use tower::Service;
 
 use super::observe::{client_at, log_request, peer_of, request_id_of, REQUEST_ID};
-use super::redirect::{redirect_to, visit_of};
+use super::redirect::redirect_to;
+use super::visit::visit_of;
 use super::AppState;
 use crate::domain::{alias::is_reserved, code::is_code};
 use crate::listen::idle::Activity;

@@ -132,6 +132,7 @@ mod tests {
             deleted_at: None,
             owner: None,
             tags: Vec::new(),
+            password_hash: None,
         };
         assert_eq!(decode_cursor(&encode_cursor(&last)).unwrap(), 42);
         for bad in ["", "!!", "djE6", "bm9wZQ", &"A".repeat(5000)] {

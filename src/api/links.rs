@@ -214,8 +214,8 @@ pub async fn update(
 ) -> Result<Json<LinkView>, AppError> {
     let owner = state.links.get_any(code.as_str()).await?.owner;
     principal.may_access(owner.as_deref())?;
-    let patch = body.validate(state.links.rules(), now_ms())?;
-    let record = state.links.update(code.as_str(), &patch).await?;
+    let valid = body.validate(state.links.rules(), now_ms())?;
+    let record = state.links.patch(code.as_str(), valid).await?;
     Ok(Json(state.links.view(&record)))
 }
 

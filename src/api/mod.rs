@@ -11,11 +11,13 @@ pub mod limit;
 pub mod link_list;
 pub mod links;
 pub mod observe;
+pub mod password;
 pub mod prometheus;
 pub mod qr;
 pub mod redirect;
 pub mod stats;
 pub mod users;
+pub mod visit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,7 +158,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     }
     let mut app = Router::new()
-        .route("/{code}", follow)
+        .route("/{code}", follow.post(password::unlock))
         .route("/{code}/qr", get(qr::qr))
         .route("/_health", get(health::health))
         .route("/healthz", get(health::healthz))

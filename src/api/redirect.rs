@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use std::net::IpAddr;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +11,7 @@ use axum::response::Response;
 use axum::Extension;
 
 use super::extract::CodePath;
+use super::visit::{gone, visit_of};
 use super::AppState;
 use crate::analytics::visits::{user_agent_of, Visit};
 use crate::client_ip::ClientIp;
@@ -45,7 +45,7 @@ pub async fn follow(
     CodePath(code): CodePath,
 ) -> Result<Response, AppError> {
     let visit = visit_of(&headers, client.0, &method);
-    let result = redirect(&state, &visit, code).await;
+    let result = redirect(&state, &visit, code, &headers).await;
     if let Some(metrics) = &state.metrics {
         match &result {
             Ok(_) => metrics.record_redirect(RedirectOutcome::Found),
@@ -57,7 +57,12 @@ pub async fn follow(
     result
 }
 
-async fn redirect(state: &AppState, visit: &Visit<'_>, code: Code) -> Result<Response, AppError> {
+async fn redirect(
+    state: &AppState,
+    visit: &Visit<'_>,
+    code: Code,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     let target = match state.links.resolve(code.as_str()).await? {
         Cached::Live(target) => target,
         Cached::Gone => return Err(gone()),
@@ -68,6 +73,10 @@ async fn redirect(state: &AppState, visit: &Visit<'_>, code: Code) -> Result<Res
     };
     if target.is_expired() {
         return Err(gone());
+    }
+    if target.protected {
+        // The form, not the target; nothing is counted until the password.
+        return Ok(super::password::ask(code.as_str(), headers, false));
     }
     if !target.capped {
         state.links.record_click(&target, visit);
@@ -93,21 +102,6 @@ async fn redirect(state: &AppState, visit: &Visit<'_>, code: Code) -> Result<Res
     }
     state.links.record_counted_visit(&target, visit);
     Ok(redirect_to(&target))
-}
-
-/// What the redirect path records of a request.
-pub(super) fn visit_of<'a>(headers: &'a HeaderMap, ip: IpAddr, method: &Method) -> Visit<'a> {
-    let header = |name| {
-        headers
-            .get(name)
-            .map_or(&b""[..], |v: &HeaderValue| v.as_bytes())
-    };
-    Visit {
-        user_agent: header(header::USER_AGENT),
-        referer: header(header::REFERER),
-        ip,
-        head: method == Method::HEAD,
-    }
 }
 
 /// The page a bot gets for a capped link: no target, no click used.
@@ -153,8 +147,4 @@ pub(super) fn redirect_to(target: &Target) -> Response {
 fn own_copy(value: &HeaderValue) -> HeaderValue {
     // The bytes are already a valid header value, so this cannot fail.
     HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone())
-}
-
-fn gone() -> AppError {
-    AppError::Gone("this link has expired, was deleted or has no clicks left".to_owned())
 }

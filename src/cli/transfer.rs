@@ -8,8 +8,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::config::Config;
 use crate::domain::alias::is_reserved;
+use crate::domain::password::is_argon2id_hash;
 use crate::domain::{Code, RedirectStatus, Tags, TargetUrl, UserId};
-use crate::links::view::{now_ms, LinkView};
+use crate::links::view::{export_line, now_ms, parse_export_line};
 use crate::links::LinkService;
 use crate::store::{LinkFilter, NewLink, Order};
 
@@ -31,8 +32,9 @@ pub async fn export(links: &LinkService) -> anyhow::Result<u64> {
             ..LinkFilter::all(Order::OldestFirst)
         };
         let page = links.list(&filter, CHUNK as u32).await?;
-        for view in links.views(&page) {
-            serde_json::to_writer(&mut out, &view)?;
+        for (view, record) in links.views(&page).into_iter().zip(&page) {
+            let line = export_line(&view, record.password_hash.as_deref());
+            serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
             written += 1;
             if written.is_multiple_of(REPORT_EVERY) {
@@ -120,7 +122,14 @@ async fn write_chunk(
 }
 
 fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLink, String> {
-    let view: LinkView = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let (view, password_hash) = parse_export_line(line)?;
+    if let Some(hash) = &password_hash {
+        if !is_argon2id_hash(hash) {
+            return Err("password_hash is not an argon2id hash".to_owned());
+        }
+    } else if view.has_password {
+        return Err("has_password is true but password_hash is missing".to_owned());
+    }
     let code = Code::parse(&view.code)
         .filter(|c| !is_reserved(c.as_str()))
         .ok_or_else(|| format!("{:?} is not a usable code", view.code))?;
@@ -162,6 +171,7 @@ fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLin
         tags: Tags::parse(&view.tags)
             .map_err(|e| format!("tags: {e}"))?
             .into_vec(),
+        password_hash,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod link;
 pub mod own_host;
 #[cfg(test)]
 mod parser_props;
+pub mod password;
 pub mod qr_options;
 pub mod scope;
 pub mod secret;

@@ -148,6 +148,7 @@ fn check_accepted_url(raw: &str, url: &TargetUrl) -> Result<(), TestCaseError> {
         deleted_at: None,
         owner: None,
         tags: Vec::new(),
+        password_hash: None,
     };
     match Cached::from_record(Some(&record)) {
         Cached::Live(target) => prop_assert_eq!(

@@ -37,6 +37,8 @@ pub struct Target {
     pub expires_at: Option<i64>,
     /// Links with `max_clicks` count every click in the store, atomically.
     pub capped: bool,
+    /// Links with a password redirect only after it was given.
+    pub protected: bool,
 }
 
 impl Target {
@@ -79,6 +81,7 @@ impl Cached {
             status,
             expires_at: r.expires_at,
             capped: r.max_clicks.is_some(),
+            protected: r.password_hash.is_some(),
         }))
     }
 }
@@ -267,6 +270,7 @@ mod tests {
             deleted_at: None,
             owner: None,
             tags: Vec::new(),
+            password_hash: None,
         }
     }
 

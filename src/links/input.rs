@@ -3,6 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
+use crate::domain::password::Password;
 use crate::domain::{Alias, Expiry, MaxClicks, RedirectStatus, Tags, TargetUrl, UrlPolicy};
 use crate::error::{AppError, FieldErrors};
 use crate::store::LinkPatch;
@@ -69,6 +70,10 @@ pub struct CreateBody {
     /// Up to 10 labels, each 1 to 40 letters, digits or `-_.:/`.
     #[schema(max_items = 10, example = json!(["launch"]))]
     pub tags: Option<Vec<String>>,
+    /// 4 to 128 characters asked for before the redirect; kept only as an
+    /// argon2id hash and never returned.
+    #[schema(min_length = 4, max_length = 128)]
+    pub password: Option<String>,
 }
 
 /// A create request whose every field passed validation.
@@ -80,6 +85,7 @@ pub struct NewLinkSpec {
     pub max_clicks: Option<MaxClicks>,
     pub redirect_status: RedirectStatus,
     pub tags: Tags,
+    pub password: Option<Password>,
 }
 
 impl CreateBody {
@@ -111,6 +117,9 @@ impl CreateBody {
         let tags = self
             .tags
             .map(|t| errors.check("tags", Tags::parse(&t).map_err(|e| e.to_string())));
+        let password = self
+            .password
+            .map(|p| errors.check("password", Password::parse(&p)));
         errors.into_result()?;
         match (url, redirect_status) {
             (Some(url), Some(redirect_status)) => Ok(NewLinkSpec {
@@ -120,6 +129,7 @@ impl CreateBody {
                 max_clicks: max_clicks.flatten(),
                 redirect_status,
                 tags: tags.flatten().unwrap_or_default(),
+                password: password.flatten(),
             }),
             _ => Err(AppError::Internal("validation lost an error".to_owned())),
         }
@@ -195,12 +205,28 @@ pub struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>, max_items = 10)]
     pub tags: Option<Option<Vec<String>>>,
+    /// A new password (4 to 128 characters); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 4, max_length = 128)]
+    pub password: Option<Option<String>>,
+}
+
+/// A checked patch, and the password change it asks for (hashed by the
+/// link service, off the serving threads).
+#[derive(Debug)]
+pub struct ValidPatch {
+    pub patch: LinkPatch,
+    /// `Some(None)` removes the password.
+    pub password: Option<Option<Password>>,
 }
 
 impl PatchBody {
     /// Checks every field that is present, reporting all problems at once.
-    pub fn validate(self, rules: &Rules, now_ms: i64) -> Result<LinkPatch, AppError> {
+    pub fn validate(self, rules: &Rules, now_ms: i64) -> Result<ValidPatch, AppError> {
         let mut errors = FieldErrors::default();
+        let password = self
+            .password
+            .map(|p| p.and_then(|p| errors.check("password", Password::parse(&p))));
         let patch = LinkPatch {
             url: self
                 .url
@@ -224,9 +250,10 @@ impl PatchBody {
                 let tags = Tags::parse(&t.unwrap_or_default()).map_err(|e| e.to_string());
                 errors.check("tags", tags).map(Tags::into_vec)
             }),
+            password_hash: None,
         };
         errors.into_result()?;
-        Ok(patch)
+        Ok(ValidPatch { patch, password })
     }
 }
 
@@ -310,13 +337,22 @@ mod tests {
     #[test]
     fn patch_null_clears_and_absent_keeps() {
         let patch: PatchBody = serde_json::from_str(r#"{"expires_at": null}"#).unwrap();
-        let patch = patch.validate(&rules(), 0).unwrap();
-        assert_eq!(patch.expires_at, Some(None));
-        assert_eq!(patch.max_clicks, None);
+        let valid = patch.validate(&rules(), 0).unwrap();
+        assert_eq!(valid.patch.expires_at, Some(None));
+        assert_eq!(valid.patch.max_clicks, None);
+        assert!(valid.password.is_none());
         let bad: PatchBody = serde_json::from_str(r#"{"max_clicks": 0}"#).unwrap();
         assert_eq!(
             fields(bad.validate(&rules(), 0).unwrap_err()),
             ["max_clicks"]
+        );
+        let removed: PatchBody = serde_json::from_str(r#"{"password": null}"#).unwrap();
+        let removed = removed.validate(&rules(), 0).unwrap();
+        assert!(matches!(removed.password, Some(None)));
+        let short: PatchBody = serde_json::from_str(r#"{"password": "abc"}"#).unwrap();
+        assert_eq!(
+            fields(short.validate(&rules(), 0).unwrap_err()),
+            ["password"]
         );
     }
 }

@@ -63,7 +63,7 @@ impl Lookups {
     /// `now` is when the request started.
     pub fn cached_plain_target(&self, code: &str, now: Instant) -> Option<Arc<Target>> {
         let target = self.cache.peek_live(code, now)?;
-        if target.capped || target.is_expired() {
+        if target.capped || target.protected || target.is_expired() {
             return None;
         }
         self.cache.record_hit();

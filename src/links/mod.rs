@@ -20,6 +20,7 @@ use crate::analytics::rollup::Deriver;
 use crate::analytics::sink::StoreSink;
 use crate::analytics::visits::{Visit, UNKNOWN_LINK};
 use crate::config::Config;
+use crate::domain::password::{verify, Password};
 use crate::domain::CodeGenerator;
 use crate::error::AppError;
 use crate::redis_shared::{SharedEntry, SharedRedis};
@@ -30,7 +31,7 @@ use capped::CappedClicks;
 use clicks::ClickBuffer;
 use codes::CodeAllocator;
 use group_commit::{CommitStats, GroupCommit};
-use input::{NewLinkSpec, Rules};
+use input::{NewLinkSpec, Rules, ValidPatch};
 use lookup::Lookups;
 use view::{now_ms, LinkView};
 
@@ -165,6 +166,10 @@ impl LinkService {
             redirect_status: spec.redirect_status.as_u16().into(),
             owner,
             tags: spec.tags.into_vec(),
+            password_hash: match spec.password {
+                Some(password) => Some(hash_password(password).await?),
+                None => None,
+            },
         };
         if let Some(alias) = spec.alias {
             link.code = alias.into_code().into_string();
@@ -202,6 +207,7 @@ impl LinkService {
             deleted_at: None,
             owner: link.owner,
             tags: link.tags,
+            password_hash: link.password_hash,
         };
         self.cache
             .put_written(&record.code, Cached::from_record(Some(&record)));
@@ -311,6 +317,17 @@ impl LinkService {
         not_deleted(self.get_any(code).await?)
     }
 
+    /// Applies a checked patch, hashing a new password first.
+    pub async fn patch(&self, code: &str, valid: ValidPatch) -> Result<LinkRecord, AppError> {
+        let mut patch = valid.patch;
+        patch.password_hash = match valid.password {
+            Some(Some(password)) => Some(Some(hash_password(password).await?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        self.update(code, &patch).await
+    }
+
     /// Applies a validated patch; the next redirect sees it.
     pub async fn update(&self, code: &str, patch: &LinkPatch) -> Result<LinkRecord, AppError> {
         let updated = self.store.update_link(code, patch).await;
@@ -386,6 +403,23 @@ impl LinkService {
     fn view_with(&self, r: &LinkRecord, pending_clicks: i64) -> LinkView {
         LinkView::of(r, &self.base_url, pending_clicks)
     }
+}
+
+/// A password's hash, computed on a blocking thread (argon2 is slow on
+/// purpose).
+async fn hash_password(password: Password) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || password.hash())
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
+        .map_err(AppError::Internal)
+}
+
+/// Whether `attempt` is the password of a link whose hash is `hash`, on a
+/// blocking thread.
+pub async fn password_matches(attempt: String, hash: String) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || verify(&attempt, &hash))
+        .await
+        .map_err(|e| AppError::Internal(format!("password check task failed: {e}")))
 }
 
 /// `record`, unless it is a deleted link's tombstone (410).

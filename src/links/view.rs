@@ -45,6 +45,38 @@ pub struct LinkView {
     #[serde(default)]
     #[schema(required = true)]
     pub tags: Vec<String>,
+    /// Whether following the link asks for a password (which is never
+    /// returned).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub has_password: bool,
+}
+
+/// A line of `export`: the link object, and the password's hash when the
+/// link has one (`password_hash`), so an import keeps the link protected.
+/// The API never shows the hash.
+pub fn export_line(view: &LinkView, password_hash: Option<&str>) -> serde_json::Value {
+    let mut line = serde_json::to_value(view).unwrap_or_default();
+    if let (Some(hash), Some(fields)) = (password_hash, line.as_object_mut()) {
+        fields.insert("password_hash".to_owned(), hash.into());
+    }
+    line
+}
+
+/// An `export` line read back: the link object (unknown fields refused)
+/// and the password hash, if any.
+pub fn parse_export_line(line: &str) -> Result<(LinkView, Option<String>), String> {
+    let mut value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let hash = match value
+        .as_object_mut()
+        .and_then(|o| o.remove("password_hash"))
+    {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(hash)) => Some(hash),
+        Some(_) => return Err("password_hash must be a string".to_owned()),
+    };
+    let view = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Ok((view, hash))
 }
 
 impl LinkView {
@@ -62,6 +94,7 @@ impl LinkView {
             redirect_status: Some(r.redirect_status as u16),
             owner: r.owner.clone(),
             tags: r.tags.clone(),
+            has_password: r.password_hash.is_some(),
         }
     }
 }
@@ -86,5 +119,28 @@ mod tests {
     fn formats_times_compactly() {
         assert_eq!(rfc3339(1_795_852_800_000), "2026-11-28T08:00:00Z");
         assert_eq!(rfc3339(1_795_852_800_250), "2026-11-28T08:00:00.250Z");
+    }
+
+    #[test]
+    fn export_lines_carry_the_hash_and_nothing_unknown() {
+        let line = r#"{"code":"abc","url":"https://example.com/","has_password":true,"password_hash":"$argon2id$x"}"#;
+        let (view, hash) = parse_export_line(line).unwrap();
+        assert_eq!(hash.as_deref(), Some("$argon2id$x"));
+        assert!(view.has_password);
+        let again = export_line(&view, hash.as_deref()).to_string();
+        assert!(
+            again.contains("\"password_hash\":\"$argon2id$x\""),
+            "{again}"
+        );
+        assert!(!export_line(&view, None)
+            .to_string()
+            .contains("password_hash"));
+        for bad in [
+            r#"{"code":"abc","url":"https://example.com/","surprise":1}"#,
+            r#"{"code":"abc","url":"https://example.com/","password_hash":5}"#,
+            "[1]",
+        ] {
+            assert!(parse_export_line(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -44,6 +44,10 @@ pub struct SharedEntry {
     /// Clicks when cached; only used to tell a used-up capped link.
     pub clicks: i64,
     pub deleted: bool,
+    /// The link asks for a password (its hash is not shared: it is read
+    /// from the store when a password is checked).
+    #[serde(default)]
+    pub protected: bool,
 }
 
 impl SharedEntry {
@@ -57,6 +61,7 @@ impl SharedEntry {
             max_clicks: r.max_clicks,
             clicks: r.clicks,
             deleted: r.deleted_at.is_some(),
+            protected: r.password_hash.is_some(),
         }
     }
 
@@ -75,6 +80,8 @@ impl SharedEntry {
             deleted_at: self.deleted.then_some(0),
             owner: None,
             tags: Vec::new(),
+            // Only that there is one: the hash stays in the store.
+            password_hash: self.protected.then(String::new),
         }
     }
 }
@@ -236,6 +243,7 @@ mod tests {
             deleted_at: None,
             owner: None,
             tags: Vec::new(),
+            password_hash: None,
         };
         let entry = SharedEntry::from_record(&record);
         let json = serde_json::to_string(&entry).unwrap();

@@ -8,7 +8,7 @@ use super::{LinkFilter, Order};
 pub const COLUMNS: &str = "links.id, links.code, links.url, links.created_at, \
      links.expires_at, links.max_clicks, \
      COALESCE((SELECT c.clicks FROM link_clicks c WHERE c.link_id = links.id), 0), \
-     links.redirect_status, links.deleted_at, links.owner, links.tags";
+     links.redirect_status, links.deleted_at, links.owner, links.tags, links.password_hash";
 
 /// Which SQL dialect to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

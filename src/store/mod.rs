@@ -45,6 +45,8 @@ pub struct LinkRecord {
     pub owner: Option<String>,
     /// Labels for finding it (at most 10, checked by `domain::Tags`).
     pub tags: Vec<String>,
+    /// The argon2id hash of its password, if it has one.
+    pub password_hash: Option<String>,
 }
 
 /// A link to insert: everything but the id, which the store assigns.
@@ -59,6 +61,7 @@ pub struct NewLink {
     pub redirect_status: i64,
     pub owner: Option<String>,
     pub tags: Vec<String>,
+    pub password_hash: Option<String>,
 }
 
 /// A partial update; `None` leaves a field alone, `Some(None)` clears it.
@@ -70,6 +73,8 @@ pub struct LinkPatch {
     pub redirect_status: Option<i64>,
     /// Replaces every tag.
     pub tags: Option<Vec<String>>,
+    /// A new password hash, or `Some(None)` to remove the password.
+    pub password_hash: Option<Option<String>>,
 }
 
 /// Which way a page of links runs.
@@ -449,6 +454,7 @@ mod tests {
             redirect_status: 302,
             owner: None,
             tags: Vec::new(),
+            password_hash: None,
         }
     }
 

@@ -91,6 +91,7 @@ fn record(row: &PgRow) -> Result<LinkRecord, sqlx::Error> {
         deleted_at: row.try_get(8)?,
         owner: row.try_get(9)?,
         tags: tags_of(row.try_get(10)?),
+        password_hash: row.try_get(11)?,
     })
 }
 
@@ -120,9 +121,9 @@ impl Store for PostgresStore {
         let query = sqlx::query_as::<_, (String, i64)>(
             "WITH inserted AS ( \
                INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, \
-                 redirect_status, owner, tags) \
+                 redirect_status, owner, tags, password_hash) \
                SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], \
-                 $6::int8[], $7::int4[], $8::text[], $9::text[]) \
+                 $6::int8[], $7::int4[], $8::text[], $9::text[], $10::text[]) \
                ON CONFLICT (code) DO NOTHING RETURNING code, id, tags), \
              tagged AS ( \
                INSERT INTO link_tags (tag, link_id) \
@@ -139,7 +140,13 @@ impl Store for PostgresStore {
         .bind(column(|l| Some(l.clicks)))
         .bind(&statuses)
         .bind(&owners)
-        .bind(&tags);
+        .bind(&tags)
+        .bind(
+            links
+                .iter()
+                .map(|l| l.password_hash.as_deref())
+                .collect::<Vec<_>>(),
+        );
         let rows = self.bounded(query.fetch_all(&self.pool)).await?;
         Ok(assign_ids(links, rows))
     }
@@ -184,7 +191,8 @@ impl Store for PostgresStore {
                  expires_at = CASE WHEN $2 THEN $3 ELSE expires_at END, \
                  max_clicks = CASE WHEN $4 THEN $5 ELSE max_clicks END, \
                  redirect_status = COALESCE($6, redirect_status), \
-                 tags = COALESCE($8, tags) \
+                 tags = COALESCE($8, tags), \
+                 password_hash = CASE WHEN $9 THEN $10 ELSE password_hash END \
                WHERE code = $7 AND deleted_at IS NULL RETURNING {COLUMNS}), \
              dropped AS ( \
                DELETE FROM link_tags WHERE $8::text IS NOT NULL \
@@ -205,7 +213,9 @@ impl Store for PostgresStore {
             .bind(patch.max_clicks.flatten())
             .bind(patch.redirect_status.map(|s| s as i32))
             .bind(code)
-            .bind(patch.tags.as_deref().map(tags_json));
+            .bind(patch.tags.as_deref().map(tags_json))
+            .bind(patch.password_hash.is_some())
+            .bind(patch.password_hash.clone().flatten());
         let row = self.bounded(query.fetch_optional(&self.pool)).await?;
         Ok(row.as_ref().map(record).transpose()?)
     }

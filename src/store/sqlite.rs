@@ -115,6 +115,7 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> Result<LinkRecord, sqlx::Error> {
         deleted_at: row.try_get(8)?,
         owner: row.try_get(9)?,
         tags: tags_of(row.try_get(10)?),
+        password_hash: row.try_get(11)?,
     })
 }
 
@@ -131,7 +132,7 @@ impl Store for SqliteStore {
         for chunk in links.chunks(ROWS_PER_STATEMENT) {
             let mut insert = QueryBuilder::new(
                 "INSERT INTO links (code, url, created_at, expires_at, max_clicks, clicks, \
-                 redirect_status, owner, tags) ",
+                 redirect_status, owner, tags, password_hash) ",
             );
             insert.push_values(chunk, |mut row, link| {
                 row.push_bind(&link.code)
@@ -142,7 +143,8 @@ impl Store for SqliteStore {
                     .push_bind(link.clicks)
                     .push_bind(link.redirect_status)
                     .push_bind(link.owner.as_deref())
-                    .push_bind(tags_json(&link.tags));
+                    .push_bind(tags_json(&link.tags))
+                    .push_bind(link.password_hash.as_deref());
             });
             insert.push(" ON CONFLICT (code) DO NOTHING RETURNING code, id");
             let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
@@ -191,7 +193,8 @@ impl Store for SqliteStore {
                expires_at = CASE WHEN ? THEN ? ELSE expires_at END, \
                max_clicks = CASE WHEN ? THEN ? ELSE max_clicks END, \
                redirect_status = COALESCE(?, redirect_status), \
-               tags = COALESCE(?, tags) \
+               tags = COALESCE(?, tags), \
+               password_hash = CASE WHEN ? THEN ? ELSE password_hash END \
              WHERE code = ? AND deleted_at IS NULL RETURNING {COLUMNS}"
         ))
         .bind(patch.url.as_deref())
@@ -201,6 +204,8 @@ impl Store for SqliteStore {
         .bind(patch.max_clicks.flatten())
         .bind(patch.redirect_status)
         .bind(patch.tags.as_deref().map(tags_json))
+        .bind(patch.password_hash.is_some())
+        .bind(patch.password_hash.clone().flatten())
         .bind(code)
         .fetch_optional(&mut *tx)
         .await?;

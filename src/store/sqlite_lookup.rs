@@ -115,6 +115,7 @@ impl Shared {
                     deleted_at: row.get(8)?,
                     owner: row.get(9)?,
                     tags: tags_of(&row.get::<_, String>(10)?),
+                    password_hash: row.get(11)?,
                 })
             })
             .optional()
@@ -170,7 +171,7 @@ mod tests {
     use super::*;
 
     const COLUMNS: &str = "id, code, url, created_at, expires_at, max_clicks, clicks, \
-                           redirect_status, deleted_at, owner, tags";
+                           redirect_status, deleted_at, owner, tags, password_hash";
 
     /// A WAL database with one link, and a thread holding an exclusive
     /// lock on it for `hold`: readers get `SQLITE_BUSY` meanwhile.
@@ -183,8 +184,8 @@ mod tests {
                  CREATE TABLE links (id INTEGER PRIMARY KEY, code TEXT UNIQUE, url TEXT,
                    created_at INTEGER, expires_at INTEGER, max_clicks INTEGER,
                    clicks INTEGER, redirect_status INTEGER, deleted_at INTEGER, owner TEXT,
-                   tags TEXT);
-                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL, NULL, '[]');",
+                   tags TEXT, password_hash TEXT);
+                 INSERT INTO links VALUES (1, 'abc', 'https://example.com/', 0, NULL, NULL, 0, 302, NULL, NULL, '[]', NULL);",
             )
             .unwrap();
         drop(setup);

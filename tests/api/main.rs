@@ -23,6 +23,7 @@ mod lifecycle;
 mod links;
 mod logs;
 mod metrics;
+mod password;
 mod qr;
 mod rate_limits;
 mod receiver;

@@ -28,6 +28,7 @@ fn link(code: &str) -> NewLink {
         redirect_status: 302,
         owner: None,
         tags: Vec::new(),
+        password_hash: None,
     }
 }
 

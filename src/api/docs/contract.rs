@@ -252,7 +252,7 @@ fn parameters(doc: &mut Value) {
     // are those operations, not these.
     let code = json!({ "type": "string", "pattern": code_pattern() });
     for (path, methods) in [
-        ("/{code}", &["get", "head"][..]),
+        ("/{code}", &["get", "head", "post"][..]),
         ("/{code}/qr", &["get"][..]),
         ("/api/v1/links/{code}", &["get", "patch", "delete"][..]),
     ] {

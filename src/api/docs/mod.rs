@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
 mod contract;
 mod patterns;
 
-use super::{health, link_list, links, prometheus, qr, redirect, stats, users, AppState};
+use super::{health, link_list, links, password, prometheus, qr, redirect, stats, users, AppState};
 use crate::analytics::view::{
     DailyClicks, HostClicks, LinkStats, NameClicks, OwnerStats, TopLink, UnknownDay,
 };
@@ -41,6 +41,7 @@ use contract::apply_contract;
     ),
     paths(
         redirect::follow,
+        password::unlock,
         qr::qr,
         links::create,
         links::create_batch,
