@@ -82,12 +82,16 @@ impl VisitLog {
         });
     }
 
-    /// Takes everything, leaving an empty log.
+    /// Takes everything, leaving an empty log with room for as many
+    /// visits and agents as it held: the serving threads do not regrow it
+    /// every second (the allocation happens here, on the flusher).
     pub fn take(&mut self) -> (Vec<Hit>, Vec<Agent>) {
         self.index.clear();
+        let hits = Vec::with_capacity(self.hits.len());
+        let agents = Vec::with_capacity(self.agents.len());
         (
-            std::mem::take(&mut self.hits),
-            std::mem::take(&mut self.agents),
+            std::mem::replace(&mut self.hits, hits),
+            std::mem::replace(&mut self.agents, agents),
         )
     }
 

@@ -127,7 +127,7 @@ pub async fn unlock(
     if let Some(refused) = state.limits.auth_blocked(&key).await {
         return Err(AppError::RateLimited(refused));
     }
-    let record = crate::links::not_deleted(state.links.get_any(code.as_str()).await?)?;
+    let record = state.links.get(code.as_str()).await?;
     let Some(hash) = record.password_hash.clone() else {
         // Nothing to unlock: the link opens with a plain GET.
         let mut response = Response::new(Body::empty());

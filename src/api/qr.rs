@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::extract::{ApiQuery, CodePath};
+use super::visit::{gone, no_such_link};
 use super::AppState;
 use crate::domain::qr_options::{QrOptions, RawQrOptions};
 use crate::error::{AppError, FieldError, Problem};
@@ -84,15 +85,10 @@ pub async fn qr(
                 .collect(),
         )
     })?;
-    let live = match state.links.resolve(code.as_str()).await? {
-        Cached::Live(target) => !target.is_expired(),
-        Cached::Gone => false,
-        Cached::Missing => return Err(AppError::NotFound("no link has that code".to_owned())),
-    };
-    if !live {
-        return Err(AppError::Gone(
-            "this link has expired, was deleted or has no clicks left".to_owned(),
-        ));
+    match state.links.resolve(code.as_str()).await? {
+        Cached::Live(target) if !target.is_expired() => {}
+        Cached::Live(_) | Cached::Gone => return Err(gone()),
+        Cached::Missing => return Err(no_such_link()),
     }
     let url = state.links.short_url(code.as_str());
     let etag = etag_of(&url, &options);

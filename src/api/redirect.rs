@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::Extension;
 
 use super::extract::CodePath;
-use super::visit::{gone, visit_of};
+use super::visit::{gone, no_such_link, visit_of};
 use super::AppState;
 use crate::analytics::visits::{user_agent_of, Visit};
 use crate::client_ip::ClientIp;
@@ -68,7 +68,7 @@ async fn redirect(
         Cached::Gone => return Err(gone()),
         Cached::Missing => {
             state.links.record_unknown(visit);
-            return Err(AppError::NotFound("no link has that code".to_owned()));
+            return Err(no_such_link());
         }
     };
     if target.is_expired() {

@@ -23,6 +23,11 @@ pub(super) fn visit_of<'a>(headers: &'a HeaderMap, ip: IpAddr, method: &Method) 
     }
 }
 
+/// The 404 of a code no link has.
+pub(super) fn no_such_link() -> AppError {
+    AppError::NotFound("no link has that code".to_owned())
+}
+
 /// The 410 of an expired, deleted or used-up link.
 pub(super) fn gone() -> AppError {
     AppError::Gone("this link has expired, was deleted or has no clicks left".to_owned())

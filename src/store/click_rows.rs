@@ -145,5 +145,8 @@ pub enum Owner<'a> {
     User(&'a str),
 }
 
+/// The tables of daily analytics rows, which retention purges by `day`.
+pub const STATS_TABLES: [&str; 3] = ["click_days", "click_values", "unknown_days"];
+
 /// Top values kept per dimension, and top links per owner.
 pub const TOP: u32 = 10;

@@ -21,7 +21,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use click_rows::{
-    ClickBatch, DayRow, Dimension, LinkStatsRows, Owner, OwnerStatsRows, ValueRow, TOP,
+    ClickBatch, DayRow, Dimension, LinkStatsRows, Owner, OwnerStatsRows, ValueRow, STATS_TABLES,
+    TOP,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 
-use super::{LinkStatsRows, Owner, OwnerStatsRows};
+use super::{LinkStatsRows, Owner, OwnerStatsRows, STATS_TABLES};
 
 /// Days of one link, and the top values per dimension, over a range.
 pub async fn link(
@@ -93,7 +93,7 @@ pub async fn unknown(pool: &PgPool, from: i32, to: i32) -> Result<Vec<(i32, i64)
 pub async fn purge(pool: &PgPool, before: i32) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut purged = 0;
-    for table in ["click_days", "click_values", "unknown_days"] {
+    for table in STATS_TABLES {
         purged += sqlx::query(&format!("DELETE FROM {table} WHERE day < $1"))
             .bind(before)
             .execute(&mut *tx)

@@ -2,7 +2,7 @@
 
 use sqlx::SqlitePool;
 
-use super::{LinkStatsRows, Owner, OwnerStatsRows, StoreError};
+use super::{LinkStatsRows, Owner, OwnerStatsRows, StoreError, STATS_TABLES};
 
 /// Days of one link, and the top values per dimension, over a range.
 pub async fn link(
@@ -98,7 +98,7 @@ pub async fn unknown(read: &SqlitePool, from: i32, to: i32) -> Result<Vec<(i32, 
 pub async fn purge(write: &SqlitePool, before: i32) -> Result<u64, StoreError> {
     let mut tx = write.begin().await?;
     let mut purged = 0;
-    for table in ["click_days", "click_values", "unknown_days"] {
+    for table in STATS_TABLES {
         purged += sqlx::query(&format!("DELETE FROM {table} WHERE day < ?"))
             .bind(before)
             .execute(&mut *tx)
