@@ -29,6 +29,9 @@
 //!   (request ids, client IP, log line, metrics), authentication and
 //!   rate-limit middleware, the request timeout,
 //!   `/metrics`, and the OpenAPI document with the vendored Swagger UI.
+//! - [`web`]: the pages people use (shorten, sign in, their links, a
+//!   link's analytics, admin), server-rendered from `templates/` over the
+//!   same services as the API, with sessions and CSRF tokens.
 //! - [`ratelimit`]: token buckets (GCRA) in Redis when configured, in
 //!   process otherwise or when Redis fails; [`client_ip`]: who the client
 //!   is behind trusted proxies.
@@ -62,3 +65,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod users;
+pub mod web;

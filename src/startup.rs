@@ -102,6 +102,7 @@ impl Application {
             metrics_on_main: metrics.is_some() && metrics_listener.is_none(),
             metrics,
             proxies,
+            secure_cookies: config.base_url.scheme() == "https",
         });
         Ok(Application {
             limits: ConnectionLimits::from_config(&config),
@@ -141,7 +142,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = spawn_background(Arc::clone(&self.state), stop_rx.clone());
-        let app = api::service(Arc::clone(&self.state));
+        let app = api::service(Arc::clone(&self.state), crate::web::routes());
         let addr = self.listeners[0].local_addr()?;
         tracing::info!(%addr, threads = self.listeners.len(), "shorty listening");
         let signal = async move {
@@ -261,6 +262,11 @@ fn spawn_background(state: Arc<AppState>, stop: watch::Receiver<bool>) -> Vec<Jo
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged expired links"),
                 Err(e) => tracing::warn!(error = %e, "purging expired links failed"),
+            }
+            match state.users.purge_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged expired web sessions"),
+                Err(e) => tracing::warn!(error = %e, "purging expired web sessions failed"),
             }
             match state.analytics.purge_old().await {
                 Ok(0) => {}

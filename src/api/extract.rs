@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::AppState;
+pub use crate::domain::Principal;
 use crate::domain::{Code, Scope, SecretDigest};
 use crate::error::AppError;
 use crate::users::KeyGrant;
@@ -69,36 +70,6 @@ pub enum Caller {
     Key(Arc<KeyGrant>),
     /// Sent no credentials.
     Anonymous,
-}
-
-/// Whom a request acts for, once its credentials passed a check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
-    /// The admin: every link and user.
-    Admin,
-    /// A user, through one of their keys: their own links only.
-    User(String),
-}
-
-impl Principal {
-    /// Whether this principal may act on a link owned by `owner`.
-    pub fn may_access(&self, owner: Option<&str>) -> Result<(), AppError> {
-        match self {
-            Principal::Admin => Ok(()),
-            Principal::User(id) if owner == Some(id.as_str()) => Ok(()),
-            Principal::User(_) => Err(AppError::Forbidden(
-                "that link belongs to someone else".to_owned(),
-            )),
-        }
-    }
-
-    /// The owner of links this principal creates.
-    pub fn owner(&self) -> Option<String> {
-        match self {
-            Principal::Admin => None,
-            Principal::User(id) => Some(id.clone()),
-        }
-    }
 }
 
 impl Caller {

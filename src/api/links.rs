@@ -15,13 +15,10 @@ use super::AppState;
 use crate::domain::Scope;
 use crate::error::{AppError, Problem};
 use crate::links::input::{CreateBody, PatchBody};
-use crate::links::not_deleted;
 use crate::links::view::{now_ms, LinkView};
 
 /// Most links in one batch request.
 pub const MAX_BATCH: usize = 1000;
-/// Most links in one list page.
-pub const MAX_PAGE: u32 = 1000;
 
 /// Creates one link: 201 with `Location` and the link object.
 #[utoipa::path(post, path = "/api/v1/links", tag = "links",
@@ -150,31 +147,6 @@ pub async fn create_batch(
     Ok(Json(BatchPage { items: results }))
 }
 
-/// A list's `limit`: 1 to [`MAX_PAGE`], 50 when not given.
-pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, AppError> {
-    let limit = limit.unwrap_or(50);
-    if (1..=MAX_PAGE).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        )))
-    }
-}
-
-/// The cursor after a page of `limit` asked for: made from its last item
-/// when the page is full, `None` when it is the last page.
-pub(super) fn next_cursor<T>(
-    page: &[T],
-    limit: u32,
-    cursor: impl Fn(&T) -> String,
-) -> Option<String> {
-    match page.last() {
-        Some(last) if page.len() == limit as usize => Some(cursor(last)),
-        _ => None,
-    }
-}
-
 /// Shows one link.
 #[utoipa::path(get, path = "/api/v1/links/{code}", tag = "links",
     params(("code" = String, Path, description = "The link's code or alias")),
@@ -189,9 +161,8 @@ pub async fn show(
     Authorized(principal, _): Authorized<LinksRead>,
     CodePath(code): CodePath,
 ) -> Result<Json<LinkView>, AppError> {
-    let record = state.links.get_any(code.as_str()).await?;
-    principal.may_access(record.owner.as_deref())?;
-    Ok(Json(state.links.view(&not_deleted(record)?)))
+    let record = state.links.get_for(&principal, code.as_str()).await?;
+    Ok(Json(state.links.view(&record)))
 }
 
 /// Changes a link's URL, expiry, click cap or status.
@@ -212,10 +183,10 @@ pub async fn update(
     CodePath(code): CodePath,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<LinkView>, AppError> {
-    let owner = state.links.get_any(code.as_str()).await?.owner;
-    principal.may_access(owner.as_deref())?;
-    let valid = body.validate(state.links.rules(), now_ms())?;
-    let record = state.links.patch(code.as_str(), valid).await?;
+    let record = state
+        .links
+        .patch_for(&principal, code.as_str(), body)
+        .await?;
     Ok(Json(state.links.view(&record)))
 }
 
@@ -233,8 +204,6 @@ pub async fn remove(
     Authorized(principal, _): Authorized<LinksWrite>,
     CodePath(code): CodePath,
 ) -> Result<StatusCode, AppError> {
-    let owner = state.links.get_any(code.as_str()).await?.owner;
-    principal.may_access(owner.as_deref())?;
-    state.links.delete(code.as_str()).await?;
+    state.links.delete_for(&principal, code.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

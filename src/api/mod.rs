@@ -67,12 +67,15 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: TrustedProxies,
+    /// Whether cookies the web pages set are `Secure` (`base_url` is https).
+    pub secure_cookies: bool,
 }
 
 /// What the listeners serve: cached redirects answered up front
 /// ([`fast_redirect`]), everything else by the [`router`].
-pub fn service(state: Arc<AppState>) -> fast_redirect::FastRedirect {
-    fast_redirect::FastRedirect::new(Arc::clone(&state), router(state))
+/// `pages` are the web interface's routes, served under the same layers.
+pub fn service(state: Arc<AppState>, pages: Router<Arc<AppState>>) -> fast_redirect::FastRedirect {
+    fast_redirect::FastRedirect::new(Arc::clone(&state), router(state, pages))
 }
 
 /// The series dashboards and alerts read, by method and route, with the
@@ -118,8 +121,9 @@ fn register_series(metrics: &Metrics) {
     }
 }
 
-/// The full router.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The full router: the API, the redirect and `pages`, under the request
+/// observer, the timeout and the body limit.
+pub fn router(state: Arc<AppState>, pages: Router<Arc<AppState>>) -> Router {
     if let Some(metrics) = &state.metrics {
         register_series(metrics);
     }
@@ -170,6 +174,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         app = app.route("/metrics", get(prometheus::scrape));
     }
     app.nest("/api/v1", api)
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panicked))

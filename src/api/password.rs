@@ -23,11 +23,6 @@ use crate::telemetry::metrics::RedirectOutcome;
 
 use super::extract::CodePath;
 
-/// Pages with a form: nothing from anywhere else, posted only here.
-const CSP: HeaderValue = HeaderValue::from_static(
-    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-);
-
 /// What a protected link answers to `GET` (and `HEAD`): a form asking for
 /// the password, or 401 problem+json for clients that want JSON. Neither
 /// says where the link goes.
@@ -40,38 +35,7 @@ pub(super) fn ask(code: &str, headers: &HeaderMap, wrong: bool) -> Response {
         };
         return AppError::Unauthorized(detail.to_owned()).response();
     }
-    let message = if wrong {
-        "<p role=\"alert\">Wrong password. Try again.</p>"
-    } else {
-        ""
-    };
-    // `code` passed `Code::parse`: letters, digits, `-` and `_` only.
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>Password needed</title></head>\
-         <body><main><h1>This link is protected</h1>{message}\
-         <form method=\"post\" action=\"/{code}\">\
-         <label for=\"password\">Password</label> \
-         <input id=\"password\" name=\"password\" type=\"password\" required \
-         autocomplete=\"current-password\" autofocus> \
-         <button type=\"submit\">Open link</button></form></main></body></html>"
-    );
-    let mut response = Response::new(Body::from(page));
-    *response.status_mut() = if wrong {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, CSP);
-    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
-    response
+    crate::web::protected::password_form(code, wrong)
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

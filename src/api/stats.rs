@@ -49,9 +49,7 @@ pub async fn link_stats(
     let range = state
         .analytics
         .range(query.from.as_deref(), query.to.as_deref())?;
-    let record = state.links.get_any(code.as_str()).await?;
-    principal.may_access(record.owner.as_deref())?;
-    let record = crate::links::not_deleted(record)?;
+    let record = state.links.get_for(&principal, code.as_str()).await?;
     Ok(Json(state.analytics.link_stats(record.id, range).await?))
 }
 

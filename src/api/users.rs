@@ -11,10 +11,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Admin, ApiJson, ApiQuery, Caller};
-use super::links::{next_cursor, page_limit};
 use super::AppState;
 use crate::domain::UserId;
 use crate::error::{AppError, Problem};
+use crate::links::finding::{next_cursor, page_limit};
 use crate::links::view::now_ms;
 use crate::users::input::{KeyBody, UserBody};
 use crate::users::view::{IssuedKeyView, KeyList, KeyView, UserPage, UserView};

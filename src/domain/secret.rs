@@ -15,6 +15,23 @@ impl SecretDigest {
         SecretDigest(Sha256::digest(secret.as_bytes()).into())
     }
 
+    /// A digest of this secret for one purpose (`purpose` keeps it apart
+    /// from the digest compared above): web sessions of the admin store it,
+    /// so changing the admin token ends them.
+    pub fn tag(&self, purpose: &str) -> Vec<u8> {
+        let mut hasher = Sha256::new();
+        hasher.update(purpose.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.0);
+        hasher.finalize().to_vec()
+    }
+
+    /// Whether `tag` is [`SecretDigest::tag`] of this secret for `purpose`,
+    /// in constant time.
+    pub fn has_tag(&self, purpose: &str, tag: &[u8]) -> bool {
+        self.tag(purpose).ct_eq(tag).into()
+    }
+
     /// Whether `presented` is the secret. Both sides are 32-byte digests
     /// compared with `subtle`, so the time taken does not depend on where
     /// (or whether) the presented value differs, nor on the secret's length.
@@ -47,5 +64,10 @@ mod tests {
             assert!(!digest.matches(wrong), "{wrong:?}");
         }
         assert_eq!(format!("{digest:?}"), "SecretDigest(..)");
+        let tag = digest.tag("web");
+        assert!(digest.has_tag("web", &tag));
+        assert!(!digest.has_tag("other", &tag));
+        assert!(!SecretDigest::of("another token entirely").has_tag("web", &tag));
+        assert!(!digest.has_tag("web", &tag[..31]));
     }
 }

@@ -6,10 +6,12 @@ pub mod cache;
 pub mod capped;
 pub mod clicks;
 pub mod codes;
+pub mod finding;
 pub mod generations;
 pub mod group_commit;
 pub mod input;
 pub mod lookup;
+pub mod owned;
 pub mod qr;
 pub mod view;
 

@@ -5,11 +5,13 @@ mod click_rows;
 mod list_sql;
 mod postgres;
 mod postgres_clicks;
+mod postgres_sessions;
 mod postgres_stats;
 mod postgres_users;
 mod sqlite;
 mod sqlite_clicks;
 mod sqlite_lookup;
+mod sqlite_sessions;
 mod sqlite_stats;
 mod sqlite_users;
 pub mod timed;
@@ -153,6 +155,22 @@ pub struct KeyRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// A signed-in session of the web interface, as stored: never the cookie's
+/// secret, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie's secret, 32 bytes.
+    pub id_hash: Vec<u8>,
+    /// Whether the session acts for the admin (else for an API key).
+    pub admin: bool,
+    /// What it acts with: the key's hash, or a digest of the admin token.
+    pub credential: Vec<u8>,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 /// The code counter's state, as [`Store::record_redis_block`] found it.
@@ -371,6 +389,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// The key with this hash, in whatever state (revoked, expired).
     async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Stores a new web session.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The session with this id hash, if it has not expired by `now`.
+    async fn get_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Ends a session; `false` when there was none.
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError>;
+
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError>;
 
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -17,10 +17,10 @@ use sqlx::{PgPool, Row};
 use super::list_sql::{list_query, tags_json, tags_of, Bind, Dialect, COLUMNS};
 use super::{
     assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord,
-    LinkStatsRows, NewLink, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord,
-    TOP,
+    LinkStatsRows, NewLink, Owner, OwnerStatsRows, SessionRecord, Store, StoreError, StoreOptions,
+    UserRecord, TOP,
 };
-use super::{postgres_clicks, postgres_stats, postgres_users};
+use super::{postgres_clicks, postgres_sessions, postgres_stats, postgres_users};
 
 /// Pool size when `db_pool_size` is not set.
 const DEFAULT_POOL_SIZE: u32 = 16;
@@ -395,6 +395,30 @@ impl Store for PostgresStore {
 
     async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
         self.bounded(postgres_users::key_by_hash(&self.pool, hash))
+            .await
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.bounded(postgres_sessions::insert(&self.pool, session))
+            .await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.bounded(postgres_sessions::get(&self.pool, id_hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        self.bounded(postgres_sessions::delete(&self.pool, id_hash))
+            .await
+    }
+
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        self.bounded(postgres_sessions::purge(&self.pool, now))
             .await
     }
 

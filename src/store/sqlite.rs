@@ -15,12 +15,12 @@ use super::list_sql::{list_query, tags_json, tags_of, Bind, Dialect, COLUMNS};
 use super::sqlite_clicks::{self, ROWS_PER_STATEMENT};
 use super::sqlite_lookup::InlineLookup;
 use super::sqlite_stats;
-use super::sqlite_users;
 use super::{
     assign_ids, ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord,
-    LinkStatsRows, NewLink, Owner, OwnerStatsRows, Store, StoreError, StoreOptions, UserRecord,
-    TOP,
+    LinkStatsRows, NewLink, Owner, OwnerStatsRows, SessionRecord, Store, StoreError, StoreOptions,
+    UserRecord, TOP,
 };
+use super::{sqlite_sessions, sqlite_users};
 
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
@@ -378,6 +378,26 @@ impl Store for SqliteStore {
 
     async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
         sqlite_users::key_by_hash(&self.read, hash).await
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlite_sessions::insert(&self.write, session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        sqlite_sessions::get(&self.read, id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        sqlite_sessions::delete(&self.write, id_hash).await
+    }
+
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        sqlite_sessions::purge(&self.write, now).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

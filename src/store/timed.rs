@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{
     ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
-    Owner, OwnerStatsRows, Store, StoreError, UserRecord,
+    Owner, OwnerStatsRows, SessionRecord, Store, StoreError, UserRecord,
 };
 use crate::telemetry::metrics::Metrics;
 
@@ -27,7 +27,7 @@ impl TimedStore {
 }
 
 /// The `op` label of every timed call, registered at zero on startup.
-pub const OPS: [&str; 25] = [
+pub const OPS: [&str; 29] = [
     "insert_links",
     "get_link",
     "list_links",
@@ -52,6 +52,10 @@ pub const OPS: [&str; 25] = [
     "list_keys",
     "revoke_key",
     "key_by_hash",
+    "insert_session",
+    "get_session",
+    "delete_session",
+    "purge_sessions",
     "ping",
 ];
 
@@ -224,6 +228,26 @@ impl Store for TimedStore {
 
     async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
         timed!(self, "key_by_hash", self.inner.key_by_hash(hash))
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        timed!(self, "insert_session", self.inner.insert_session(session))
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        timed!(self, "get_session", self.inner.get_session(id_hash, now))
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        timed!(self, "delete_session", self.inner.delete_session(id_hash))
+    }
+
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        timed!(self, "purge_sessions", self.inner.purge_sessions(now))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@
 
 pub mod input;
 pub mod key_cache;
+pub mod sessions;
 pub mod view;
 
 use std::sync::Arc;
@@ -164,7 +165,13 @@ impl UserService {
         if !looks_like_key(token) {
             return Ok(None);
         }
-        let hash = key_hash(token);
+        self.grant_for_hash(key_hash(token)).await
+    }
+
+    /// What the key with this hash grants, if it is valid: for
+    /// [`UserService::authenticate`], and for web sessions, which keep
+    /// their key's hash, not the key.
+    async fn grant_for_hash(&self, hash: Vec<u8>) -> Result<Option<Arc<KeyGrant>>, AppError> {
         let now = Instant::now();
         let grant = match self.keys.get(&hash, now) {
             Some(grant) => grant,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shorty::store::{
     ClickBatch, CounterMarks, KeyRecord, LinkFilter, LinkPatch, LinkRecord, LinkStatsRows, NewLink,
-    Owner, OwnerStatsRows, Store, StoreError, UserRecord,
+    Owner, OwnerStatsRows, SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// What goes wrong, once.
@@ -189,6 +189,26 @@ impl Store for Faulty {
 
     async fn key_by_hash(&self, hash: &[u8]) -> Result<Option<KeyRecord>, StoreError> {
         self.inner.key_by_hash(hash).await
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        self.inner.insert_session(session).await
+    }
+
+    async fn get_session(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.get_session(id_hash, now).await
+    }
+
+    async fn delete_session(&self, id_hash: &[u8]) -> Result<bool, StoreError> {
+        self.inner.delete_session(id_hash).await
+    }
+
+    async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        self.inner.purge_sessions(now).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
