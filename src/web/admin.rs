@@ -9,12 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::{field_errors, filled, WebForm};
+use super::form::{field_errors, filled, PageForm, PageQuery};
 use super::format;
 use super::import::ImportChoices;
 use super::page::{render, see_other, Errors, Layout, PageError};
 use super::visitor::Visitor;
-use crate::api::extract::ApiQuery;
 use crate::api::AppState;
 use crate::domain::UserId;
 use crate::error::AppError;
@@ -102,14 +101,14 @@ async fn admin_page(
         errors,
         import: ImportChoices::new(),
     };
-    Ok(visitor.finish(render(&page, status)))
+    Ok(render(&page, status))
 }
 
 /// `GET /ui/admin`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    ApiQuery(query): ApiQuery<AdminQuery>,
+    PageQuery(query): PageQuery<AdminQuery>,
 ) -> Result<Response, PageError> {
     visitor.require_admin("/ui/admin")?;
     admin_page(
@@ -128,7 +127,7 @@ pub async fn put_user(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebForm(form): WebForm<UserForm>,
+    PageForm(form): PageForm<UserForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     visitor.require_admin("/ui/admin")?;

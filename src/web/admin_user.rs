@@ -10,11 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::{field_errors, filled, WebForm, WebPath};
+use super::form::{field_errors, filled, PageForm, PagePath, PageQuery};
 use super::format;
 use super::page::{render, see_other, Errors, Layout, PageError};
 use super::visitor::Visitor;
-use crate::api::extract::ApiQuery;
 use crate::api::AppState;
 use crate::domain::{Scope, UserId};
 use crate::error::AppError;
@@ -141,15 +140,15 @@ async fn user_page(
         form,
         errors,
     };
-    Ok(visitor.finish(render(&page, status)))
+    Ok(render(&page, status))
 }
 
 /// `GET /ui/admin/users/{id}`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    WebPath(id): WebPath<String>,
-    ApiQuery(query): ApiQuery<UserQuery>,
+    PagePath(id): PagePath<String>,
+    PageQuery(query): PageQuery<UserQuery>,
 ) -> Result<Response, PageError> {
     let id = user_id(&id)?;
     visitor.require_admin(&format!("/ui/admin/users/{}", id.as_str()))?;
@@ -172,8 +171,8 @@ pub async fn issue_key(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebPath(id): WebPath<String>,
-    WebForm(form): WebForm<KeyForm>,
+    PagePath(id): PagePath<String>,
+    PageForm(form): PageForm<KeyForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let id = user_id(&id)?;
@@ -239,8 +238,8 @@ pub async fn revoke_key(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebPath((id, key_id)): WebPath<(String, String)>,
-    WebForm(form): WebForm<TokenForm>,
+    PagePath((id, key_id)): PagePath<(String, String)>,
+    PageForm(form): PageForm<TokenForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let id = user_id(&id)?;
@@ -256,7 +255,7 @@ pub async fn revoke_key(
 pub async fn confirm_delete(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    WebPath(id): WebPath<String>,
+    PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let id = user_id(&id)?;
     visitor.require_admin(&format!("/ui/admin/users/{}/delete", id.as_str()))?;
@@ -266,7 +265,7 @@ pub async fn confirm_delete(
         id: id.into_string(),
         keys,
     };
-    Ok(visitor.finish(render(&page, StatusCode::OK)))
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// `POST /ui/admin/users/{id}/delete`: deletes the user and revokes their
@@ -275,8 +274,8 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebPath(id): WebPath<String>,
-    WebForm(form): WebForm<TokenForm>,
+    PagePath(id): PagePath<String>,
+    PageForm(form): PageForm<TokenForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let id = user_id(&id)?;

@@ -11,11 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::{field_errors, filled, tag_list, whole_number, WebForm};
+use super::form::{field_errors, filled, tag_list, whole_number, PageCode, PageForm};
 use super::format;
 use super::page::{render, see_other, Choice, Errors, Layout, PageError};
 use super::visitor::Visitor;
-use crate::api::extract::CodePath;
 use crate::api::AppState;
 use crate::domain::{Principal, Scope};
 use crate::links::input::PatchBody;
@@ -124,7 +123,7 @@ fn edit_page(
 pub async fn edit_form(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    CodePath(code): CodePath,
+    PageCode(code): PageCode,
 ) -> Result<Response, PageError> {
     let here = format!("/ui/links/{}/edit", code.as_str());
     let (_, record) = editable(&state, &visitor, code.as_str(), &here).await?;
@@ -135,7 +134,7 @@ pub async fn edit_form(
         EditForm::of(&record),
         Errors::default(),
     );
-    Ok(visitor.finish(render(&page, StatusCode::OK)))
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// `POST /ui/links/{code}/edit`: saves and goes back to the link's page,
@@ -144,8 +143,8 @@ pub async fn save(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    CodePath(code): CodePath,
-    WebForm(form): WebForm<EditForm>,
+    PageCode(code): PageCode,
+    PageForm(form): PageForm<EditForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let here = format!("/ui/links/{}/edit", code.as_str());
@@ -167,7 +166,7 @@ pub async fn save(
     shown.password.clear();
     let short_url = state.links.short_url(&record.code);
     let page = edit_page(&visitor, &record, short_url, shown, errors);
-    Ok(visitor.finish(render(&page, StatusCode::UNPROCESSABLE_ENTITY)))
+    Ok(render(&page, StatusCode::UNPROCESSABLE_ENTITY))
 }
 
 /// The PATCH body the form asks for. An expiry left as it was is not
@@ -211,7 +210,7 @@ fn patch_of(form: &EditForm, record: &LinkRecord, errors: &mut Errors) -> PatchB
 pub async fn confirm_delete(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    CodePath(code): CodePath,
+    PageCode(code): PageCode,
 ) -> Result<Response, PageError> {
     let here = format!("/ui/links/{}/delete", code.as_str());
     let (_, record) = editable(&state, &visitor, code.as_str(), &here).await?;
@@ -222,7 +221,7 @@ pub async fn confirm_delete(
         code: record.code,
         url: record.url,
     };
-    Ok(visitor.finish(render(&page, StatusCode::OK)))
+    Ok(render(&page, StatusCode::OK))
 }
 
 /// `POST /ui/links/{code}/delete`.
@@ -230,8 +229,8 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    CodePath(code): CodePath,
-    WebForm(form): WebForm<DeleteForm>,
+    PageCode(code): PageCode,
+    PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let here = format!("/ui/links/{}/delete", code.as_str());

@@ -1,4 +1,4 @@
-//! Reading submitted forms: `WebForm<T>` (whose rejections are error pages
+//! Reading submitted forms: `PageForm<T>` (whose rejections are error pages
 //! like any other), and the small conversions from form text to the
 //! API's request bodies, so the pages are checked by the same validators.
 
@@ -9,13 +9,15 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::page::{Errors, PageError};
+use crate::api::extract::{ApiQuery, CodePath};
+use crate::domain::Code;
 use crate::error::AppError;
 
 /// `Form<T>` (urlencoded) with rejections as error pages: 415 for another
 /// body type, 413 past the body limit, 400 for a malformed form.
-pub struct WebForm<T>(pub T);
+pub struct PageForm<T>(pub T);
 
-impl<S, T> FromRequest<S> for WebForm<T>
+impl<S, T> FromRequest<S> for PageForm<T>
 where
     S: Send + Sync,
     T: DeserializeOwned,
@@ -24,7 +26,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
         match Form::<T>::from_request(req, state).await {
-            Ok(Form(value)) => Ok(WebForm(value)),
+            Ok(Form(value)) => Ok(PageForm(value)),
             Err(rejection) => Err(rejected(rejection).into()),
         }
     }
@@ -32,9 +34,9 @@ where
 
 /// `Path<T>` with rejections as a 404 page: a path segment that is not
 /// UTF-8 names nothing here.
-pub struct WebPath<T>(pub T);
+pub struct PagePath<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for WebPath<T>
+impl<S, T> FromRequestParts<S> for PagePath<T>
 where
     S: Send + Sync,
     T: DeserializeOwned + Send,
@@ -43,9 +45,38 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
         match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(WebPath(value)),
+            Ok(Path(value)) => Ok(PagePath(value)),
             Err(_) => Err(AppError::NotFound("there is no page here".to_owned()).into()),
         }
+    }
+}
+
+/// A link's `{code}` path segment, checked, with a 404 page for anything
+/// that cannot be a code.
+pub struct PageCode(pub Code);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCode {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let CodePath(code) = CodePath::from_request_parts(parts, state).await?;
+        Ok(PageCode(code))
+    }
+}
+
+/// `Query<T>` with a 400 page for a query string that does not parse.
+pub struct PageQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PageQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let ApiQuery(value) = ApiQuery::<T>::from_request_parts(parts, state).await?;
+        Ok(PageQuery(value))
     }
 }
 

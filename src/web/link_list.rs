@@ -5,16 +5,15 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::filled;
+use super::form::{filled, PageQuery};
 use super::link_info::LinkInfo;
 use super::page::{render, Choice, Errors, Layout, PageError};
 use super::visitor::Visitor;
-use crate::api::extract::ApiQuery;
 use crate::api::AppState;
 use crate::domain::{Code, Principal, Scope, UserId};
 use crate::error::AppError;
@@ -84,8 +83,8 @@ impl ListQuery {
 pub async fn page(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    uri: Uri,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+    PageQuery(query): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let here = uri.path_and_query().map_or("/ui/links", |p| p.as_str());
     let principal = visitor.require(Scope::LinksRead, here)?;
@@ -151,7 +150,7 @@ pub async fn page(
         filtered: q.is_some() || tag.is_some() || (admin && owner.is_some()),
         query,
     };
-    Ok(visitor.finish(render(&page, status)))
+    Ok(render(&page, status))
 }
 
 /// The `sort` value for the form's choice (`-created` when not given).

@@ -14,13 +14,13 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::chart;
+use super::form::{PageCode, PageQuery};
 use super::format;
 use super::link_info::LinkInfo;
 use super::page::{render, Layout, PageError};
 use super::visitor::Visitor;
 use crate::analytics::range::{date_of, DayRange};
 use crate::analytics::view::{DailyClicks, LinkStats, NameClicks};
-use crate::api::extract::{ApiQuery, CodePath};
 use crate::api::AppState;
 use crate::domain::Scope;
 use crate::links::not_deleted;
@@ -155,8 +155,8 @@ fn presets(code: &str, today: i32, range: DayRange) -> Vec<Preset> {
 pub async fn page(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
-    CodePath(code): CodePath,
-    ApiQuery(query): ApiQuery<LinkQuery>,
+    PageCode(code): PageCode,
+    PageQuery(query): PageQuery<LinkQuery>,
 ) -> Result<Response, PageError> {
     let record = not_deleted(state.links.get_any(code.as_str()).await?)?;
     let caller = visitor.caller();
@@ -216,5 +216,5 @@ pub async fn page(
     } else {
         StatusCode::OK
     };
-    Ok(visitor.finish(render(&page, status)))
+    Ok(render(&page, status))
 }

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::WebForm;
+use super::form::{PageForm, PageQuery};
 use super::page::{copy_limit_headers, render, see_other, Layout, PageError};
 use super::visitor::{append_cookie, Visitor, CSRF_COOKIE, SESSION_COOKIE};
-use crate::api::extract::{is_admin_token, ApiQuery};
+use crate::api::extract::is_admin_token;
 use crate::api::AppState;
 use crate::error::AppError;
 use crate::ratelimit::LimitKey;
@@ -68,7 +68,7 @@ fn safe_next(next: &str) -> String {
 }
 
 /// `GET /ui/login`: the form (or, when signed in already, onwards).
-pub async fn page(visitor: Visitor, ApiQuery(query): ApiQuery<NextQuery>) -> Response {
+pub async fn page(visitor: Visitor, PageQuery(query): PageQuery<NextQuery>) -> Response {
     let next = safe_next(&query.next);
     if visitor.session.is_some() {
         return see_other(&next);
@@ -78,7 +78,7 @@ pub async fn page(visitor: Visitor, ApiQuery(query): ApiQuery<NextQuery>) -> Res
         next,
         error: None,
     };
-    visitor.finish(render(&page, StatusCode::OK))
+    render(&page, StatusCode::OK)
 }
 
 /// `POST /ui/login`: a session for a valid key or the admin token.
@@ -86,7 +86,7 @@ pub async fn login(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebForm(form): WebForm<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let next = safe_next(&form.next);
@@ -122,7 +122,7 @@ pub async fn login(
         next,
         error: Some(error),
     };
-    let mut response = match status {
+    let response = match status {
         Some(decision) => {
             let mut response = render(&page, StatusCode::TOO_MANY_REQUESTS);
             copy_limit_headers(AppError::RateLimited(decision), &mut response);
@@ -130,7 +130,6 @@ pub async fn login(
         }
         None => render(&page, StatusCode::UNAUTHORIZED),
     };
-    response = visitor.finish(response);
     Ok(response)
 }
 
@@ -158,7 +157,7 @@ pub async fn logout(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebForm(form): WebForm<LogoutForm>,
+    PageForm(form): PageForm<LogoutForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     if let Some(secret) = visitor.session_secret() {

@@ -27,6 +27,7 @@ mod visitor;
 
 use std::sync::Arc;
 
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -63,6 +64,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(shorten::page).post(shorten::create))
         .nest("/ui", ui)
+        .layer(from_fn(visitor::with_cookies))
 }
 
 async fn no_such_page() -> PageError {

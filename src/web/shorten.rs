@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::form::{field_errors, filled, whole_number, WebForm};
+use super::form::{field_errors, filled, whole_number, PageForm};
 use super::page::{copy_limit_headers, render, Choice, Errors, Layout, PageError};
 use super::visitor::Visitor;
 use crate::api::extract::Caller;
@@ -93,7 +93,7 @@ fn expiry_choices(current: &str) -> Vec<Choice> {
 /// `GET /`: the empty form.
 pub async fn page(State(state): State<Arc<AppState>>, visitor: Visitor) -> Response {
     let page = ShortenPage::new(&visitor, &state);
-    visitor.finish(render(&page, StatusCode::OK))
+    render(&page, StatusCode::OK)
 }
 
 /// `POST /`: creates the link and shows it, or the form again with every
@@ -102,7 +102,7 @@ pub async fn create(
     State(state): State<Arc<AppState>>,
     visitor: Visitor,
     headers: HeaderMap,
-    WebForm(form): WebForm<ShortenForm>,
+    PageForm(form): PageForm<ShortenForm>,
 ) -> Result<Response, PageError> {
     visitor.check_csrf(&form.csrf, &headers)?;
     let mut page = ShortenPage::new(&visitor, &state);
@@ -147,7 +147,7 @@ pub async fn create(
     if let Some(limited) = limited {
         copy_limit_headers(limited, &mut response);
     }
-    Ok(visitor.finish(response))
+    Ok(response)
 }
 
 async fn attempt(
@@ -176,12 +176,12 @@ async fn attempt(
             return Err(AppError::RateLimited(decision));
         }
     }
-    let ttl = EXPIRIES
-        .iter()
-        .find(|(value, _, _)| *value == form.expires)
-        .map(|&(_, _, seconds)| seconds);
-    let Some(ttl) = ttl else {
-        return Err(AppError::invalid("expires", "choose one of the options"));
+    let ttl = match EXPIRIES.iter().find(|(value, _, _)| *value == form.expires) {
+        Some(&(_, _, seconds)) => seconds,
+        None => {
+            page.errors.push("expires", "choose one of the options");
+            0
+        }
     };
     let max_clicks = whole_number("max_clicks", &form.max_clicks, &mut page.errors);
     let body = CreateBody {

@@ -12,11 +12,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
 use axum::response::Response;
 use cookie::{Cookie, SameSite};
+use parking_lot::Mutex;
 
 use super::page::{Layout, PageError, SignedIn};
 use crate::api::extract::Caller;
@@ -40,13 +42,28 @@ pub struct Visitor {
     pub session: Option<Session>,
     /// The session cookie's secret, for signing out.
     session_secret: Option<String>,
-    /// The token of the CSRF cookie, or a new one to set.
+    /// The token of the CSRF cookie, or a new one (being set).
     cookie_csrf: String,
-    set_csrf_cookie: bool,
-    /// The cookie held a session that no longer holds: clear it.
-    clear_session: bool,
+    /// Whether that token is new: no form can carry it yet.
+    fresh_csrf: bool,
     pub ip: IpAddr,
     secure: bool,
+}
+
+/// Cookies a request's visitor wants set, added to whatever response the
+/// handler gives (an error page included) by [`with_cookies`].
+#[derive(Clone, Default)]
+pub struct PendingCookies(Arc<Mutex<Vec<Cookie<'static>>>>);
+
+/// Middleware of every page: lets [`Visitor`] set cookies.
+pub async fn with_cookies(mut req: Request, next: Next) -> Response {
+    let pending = PendingCookies::default();
+    req.extensions_mut().insert(pending.clone());
+    let mut response = next.run(req).await;
+    for cookie in pending.0.lock().drain(..) {
+        append_cookie(&mut response, &cookie);
+    }
+    response
 }
 
 /// The session secret and CSRF token the `Cookie` headers hold.
@@ -99,16 +116,26 @@ impl FromRequestParts<Arc<AppState>> for Visitor {
                 state.limits.auth_failed(&client).await;
             }
         }
-        let set_csrf_cookie = session.is_none() && csrf.is_none();
-        Ok(Visitor {
+        let fresh_csrf = session.is_none() && csrf.is_none();
+        let visitor = Visitor {
             session,
             session_secret,
             cookie_csrf: csrf.unwrap_or_else(random_token),
-            set_csrf_cookie,
-            clear_session,
+            fresh_csrf,
             ip,
             secure: state.secure_cookies,
-        })
+        };
+        if let Some(pending) = parts.extensions.get::<PendingCookies>() {
+            let mut cookies = pending.0.lock();
+            if fresh_csrf {
+                let token = visitor.cookie_csrf.clone();
+                cookies.push(visitor.cookie(CSRF_COOKIE, token, SESSION_TTL));
+            }
+            if clear_session {
+                cookies.push(visitor.removal(SESSION_COOKIE));
+            }
+        }
+        Ok(visitor)
     }
 }
 
@@ -127,8 +154,7 @@ impl Visitor {
         let cross_site = headers
             .get("sec-fetch-site")
             .is_some_and(|v| v != "same-origin" && v != "none");
-        let fresh_cookie = self.session.is_none() && self.set_csrf_cookie;
-        if cross_site || fresh_cookie || !tokens_match(presented, self.csrf()) {
+        if cross_site || self.fresh_csrf || !tokens_match(presented, self.csrf()) {
             return Err(AppError::Forbidden(
                 "this form has expired or came from another site; reload the page and send it again"
                     .to_owned(),
@@ -192,18 +218,6 @@ impl Visitor {
     /// The session cookie's secret, for signing out.
     pub fn session_secret(&self) -> Option<&str> {
         self.session_secret.as_deref()
-    }
-
-    /// Adds the cookies this visit needs set or cleared to `response`.
-    pub fn finish(&self, mut response: Response) -> Response {
-        if self.set_csrf_cookie {
-            let cookie = self.cookie(CSRF_COOKIE, self.cookie_csrf.clone(), SESSION_TTL);
-            append_cookie(&mut response, &cookie);
-        }
-        if self.clear_session {
-            append_cookie(&mut response, &self.removal(SESSION_COOKIE));
-        }
-        response
     }
 
     /// A cookie as every cookie of these pages is: `HttpOnly`,

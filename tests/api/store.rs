@@ -11,7 +11,7 @@ use shorty::clock::Clock;
 use shorty::links::clicks::ClickBuffer;
 use shorty::store::{
     self, ClickBatch, DayRow, Dimension, KeyRecord, LinkFilter, LinkPatch, LinkRecord, NewLink,
-    Order, Owner, Store, StoreError, UserRecord, ValueRow,
+    Order, Owner, SessionRecord, Store, StoreError, UserRecord, ValueRow,
 };
 
 use crate::backend::TestDb;
@@ -518,4 +518,36 @@ async fn links_are_listed_by_owner() {
     // A deleted user's links stay theirs.
     assert_eq!(store.delete_user("alice", 9).await.unwrap(), Some(vec![]));
     assert_eq!(codes(newest(None, 10).await.unwrap()), ["a4", "a2", "a1"]);
+}
+
+#[tokio::test]
+async fn web_sessions_are_found_by_hash_until_they_expire_or_end() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    let session = |id: u8, expires_at: i64| SessionRecord {
+        id_hash: vec![id; 32],
+        admin: id.is_multiple_of(2),
+        credential: vec![id + 100; 32],
+        csrf: format!("csrf-{id}"),
+        created_at: 1_000,
+        expires_at,
+    };
+    for (id, expires) in [(1, 10_000), (2, 20_000), (3, 5_000)] {
+        store.insert_session(&session(id, expires)).await.unwrap();
+    }
+    assert_eq!(
+        store.get_session(&[1; 32], 9_999).await.unwrap(),
+        Some(session(1, 10_000))
+    );
+    assert!(store.get_session(&[2; 32], 1).await.unwrap().unwrap().admin);
+    // Expired, unknown, ended: none.
+    assert_eq!(store.get_session(&[1; 32], 10_000).await.unwrap(), None);
+    assert_eq!(store.get_session(&[9; 32], 0).await.unwrap(), None);
+    assert!(store.delete_session(&[2; 32]).await.unwrap());
+    assert!(!store.delete_session(&[2; 32]).await.unwrap());
+    assert_eq!(store.get_session(&[2; 32], 1).await.unwrap(), None);
+    // The purge takes only what expired.
+    assert_eq!(store.purge_sessions(6_000).await.unwrap(), 1);
+    assert!(store.get_session(&[1; 32], 6_000).await.unwrap().is_some());
+    assert_eq!(store.purge_sessions(6_000).await.unwrap(), 0);
 }
