@@ -14,8 +14,8 @@ use crate::analytics::view::DailyClicks;
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
 /// Room for the count labels on the left and the dates below.
-const LEFT: f64 = 44.0;
-const BOTTOM: f64 = 24.0;
+const LEFT: f64 = 56.0;
+const BOTTOM: f64 = 30.0;
 const TOP: f64 = 8.0;
 
 /// The smallest "nice" number (1, 2 or 5 times a power of ten) at least
