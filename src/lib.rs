@@ -12,7 +12,8 @@
 //!   `migrations/postgres`.
 //! - [`links`]: the link service (create, resolve, patch, delete) with the
 //!   in-process cache, the click buffer, capped-click batches, group commit
-//!   and counter blocks.
+//!   and counter blocks, and the link query and ownership checks the API
+//!   and the pages share.
 //! - [`analytics`]: click analytics next to them: visits recorded by the
 //!   redirect path, derived off the serving threads (bots, browsers, OS,
 //!   devices, countries) into daily rollups written through a `ClickSink`,
@@ -20,7 +21,7 @@
 //!   set.
 //! - [`users`]: the user service next to it: users, API keys (kept as
 //!   hashes, with a cache of valid keys that revocations clear on every
-//!   instance) and who owns which link.
+//!   instance), who owns which link, and the web interface's sessions.
 //! - [`redis_shared`]: optional Redis, shared by every instance: the
 //!   second cache layer, counter blocks and cross-instance invalidation
 //!   over pub/sub.
