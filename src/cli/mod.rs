@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 
 use crate::analytics::rollup::Deriver;
 use crate::config::{Config, ConfigLayer};
+use crate::domain::UserId;
+use crate::links::import::{ImportFormat, ImportOptions};
 use crate::links::input::CreateBody;
 use crate::links::view::now_ms;
 use crate::links::LinkService;
@@ -57,8 +59,21 @@ pub enum Command {
     Delete { code: String },
     /// Write all live links to stdout as JSON lines
     Export,
-    /// Read links as JSON lines from stdin
-    Import,
+    /// Import links: shorty's JSON lines, or another shortener's export
+    Import {
+        /// File to read [default: stdin]
+        file: Option<PathBuf>,
+        /// jsonl (shorty export), shlink (CSV), bitly (CSV), yourls (CSV of
+        /// yourls_url) or chhoto (JSON)
+        #[arg(long, default_value = "jsonl", value_parser = parse_format)]
+        format: ImportFormat,
+        /// Report what would be imported without writing anything
+        #[arg(long)]
+        dry_run: bool,
+        /// User id to own every imported link that names no owner itself
+        #[arg(long, value_parser = parse_owner)]
+        owner: Option<UserId>,
+    },
     /// Print the effective configuration, secrets redacted
     PrintConfig,
     /// Manage users: put, get, list, delete
@@ -148,16 +163,40 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             accounts::key(&users, command).await?;
             links.store().close().await;
         }
-        Command::Import => {
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            owner,
+        } => {
             let links = open(&config).await?;
-            let summary = transfer::import(&links, &config).await?;
+            let options = ImportOptions {
+                format,
+                dry_run,
+                owner,
+            };
+            let report = transfer::import(&links, file.as_deref(), &options).await;
+            if !dry_run {
+                warn_if_unannounced(&links).await;
+            }
             links.store().close().await;
-            if summary.rejected > 0 {
+            if report?.rejected > 0 {
                 return Ok(ExitCode::FAILURE);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_format(name: &str) -> Result<ImportFormat, String> {
+    ImportFormat::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = ImportFormat::ALL.iter().map(|(_, n)| *n).collect();
+        format!("one of {}", names.join(", "))
+    })
+}
+
+fn parse_owner(id: &str) -> Result<UserId, String> {
+    UserId::parse(id)
 }
 
 /// Running servers learn about a CLI write through Redis; if Redis could

@@ -1,20 +1,18 @@
-//! `export` and `import`: all live links as JSON lines, with progress on stderr.
+//! `export` and `import`: all live links as JSON lines, and links from
+//! shorty's or another shortener's export, with progress on stderr.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::path::Path;
 use std::time::Instant;
 
-use chrono::DateTime;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use anyhow::Context;
 
-use crate::config::Config;
-use crate::domain::alias::is_reserved;
-use crate::domain::password::is_argon2id_hash;
-use crate::domain::{Code, RedirectStatus, Tags, TargetUrl, UserId};
-use crate::links::view::{export_line, now_ms, parse_export_line};
+use crate::links::import::{ImportEvent, ImportOptions, ImportReport};
+use crate::links::view::export_line;
 use crate::links::LinkService;
-use crate::store::{LinkFilter, NewLink, Order};
+use crate::store::{LinkFilter, Order};
 
-/// Links read or written per store round trip.
+/// Links read per store round trip.
 const CHUNK: usize = 1000;
 /// Progress is reported every this many links.
 const REPORT_EVERY: u64 = 10_000;
@@ -54,125 +52,56 @@ pub async fn export(links: &LinkService) -> anyhow::Result<u64> {
     Ok(written)
 }
 
-/// What an import did.
-#[derive(Debug, Default)]
-pub struct ImportSummary {
-    pub imported: u64,
-    pub already_present: u64,
-    pub rejected: u64,
-}
-
-/// Reads JSON lines from stdin and inserts them, codes included. Lines that
-/// fail validation are reported with their line number and skipped; codes
-/// that already exist are left untouched.
-pub async fn import(links: &LinkService, config: &Config) -> anyhow::Result<ImportSummary> {
+/// Imports `file` (stdin when `None`) as `options` say, printing every
+/// skipped row and progress to stderr; the report says what was done.
+pub async fn import(
+    links: &LinkService,
+    file: Option<&Path>,
+    options: &ImportOptions,
+) -> anyhow::Result<ImportReport> {
     let started = Instant::now();
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut summary = ImportSummary::default();
-    let mut chunk = Vec::with_capacity(CHUNK);
-    let mut line_no = 0u64;
-    let mut seen = 0u64;
-    while let Some(line) = lines.next_line().await? {
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
+    let (reader, size): (Box<dyn Read + Send>, Option<u64>) = match file {
+        Some(path) => {
+            let opened = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let size = opened.metadata().ok().map(|m| m.len());
+            (Box::new(opened), size)
         }
-        match parse_line(&line, links, config) {
-            Ok(link) => chunk.push(link),
-            Err(reason) => {
-                summary.rejected += 1;
-                eprintln!("line {line_no}: rejected: {reason}");
+        None => (Box::new(std::io::stdin()), None),
+    };
+    let unit = options.format.unit();
+    let mut next_report = REPORT_EVERY;
+    let report = links
+        .import_file(reader, options, |event| match event {
+            ImportEvent::Problem(p) => {
+                let verb = if p.taken { "skipped" } else { "rejected" };
+                eprintln!("{unit} {}: {verb}: {}", p.line, p.reason);
             }
-        }
-        if chunk.len() == CHUNK {
-            write_chunk(links, &mut chunk, &mut summary).await?;
-        }
-        seen += 1;
-        if seen.is_multiple_of(REPORT_EVERY) {
-            progress("read", seen, started);
-        }
-    }
-    write_chunk(links, &mut chunk, &mut summary).await?;
+            ImportEvent::Progress { rows, bytes } if rows >= next_report => {
+                next_report = (rows / REPORT_EVERY + 1) * REPORT_EVERY;
+                let share = size
+                    .filter(|s| *s > 0)
+                    .map(|s| format!(", {:.0}% of the file", bytes as f64 * 100.0 / s as f64))
+                    .unwrap_or_default();
+                let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                eprintln!("read {rows} links ({rate:.0}/s{share})");
+            }
+            ImportEvent::Progress { .. } => {}
+        })
+        .await?;
+    let would = if report.dry_run {
+        "dry run: would have "
+    } else {
+        ""
+    };
     eprintln!(
-        "imported {} links ({} already present, {} rejected) in {:.1}s",
-        summary.imported,
-        summary.already_present,
-        summary.rejected,
+        "{would}imported {} links ({} already present, {} rejected) in {:.1}s",
+        report.imported,
+        report.taken,
+        report.rejected,
         started.elapsed().as_secs_f64()
     );
-    Ok(summary)
-}
-
-async fn write_chunk(
-    links: &LinkService,
-    chunk: &mut Vec<NewLink>,
-    summary: &mut ImportSummary,
-) -> anyhow::Result<()> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    for id in links.import(chunk).await? {
-        match id {
-            Some(_) => summary.imported += 1,
-            None => summary.already_present += 1,
-        }
-    }
-    chunk.clear();
-    Ok(())
-}
-
-fn parse_line(line: &str, links: &LinkService, config: &Config) -> Result<NewLink, String> {
-    let (view, password_hash) = parse_export_line(line)?;
-    if let Some(hash) = &password_hash {
-        if !is_argon2id_hash(hash) {
-            return Err("password_hash is not an argon2id hash".to_owned());
-        }
-    } else if view.has_password {
-        return Err("has_password is true but password_hash is missing".to_owned());
-    }
-    let code = Code::parse(&view.code)
-        .filter(|c| !is_reserved(c.as_str()))
-        .ok_or_else(|| format!("{:?} is not a usable code", view.code))?;
-    let url = TargetUrl::parse(&view.url, &links.rules().policy)?;
-    let time = |field: &str, raw: &str| {
-        DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.timestamp_millis())
-            .map_err(|_| format!("{field} is not an RFC 3339 timestamp"))
-    };
-    let created_at = match view.created_at.as_deref() {
-        Some(raw) => time("created_at", raw)?,
-        None => now_ms(),
-    };
-    let expires_at = view
-        .expires_at
-        .as_deref()
-        .map(|raw| time("expires_at", raw))
-        .transpose()?;
-    let redirect_status = match view.redirect_status {
-        Some(s) => RedirectStatus::parse(s.into())?,
-        None => config.redirect_status,
-    };
-    if view.max_clicks.is_some_and(|m| m < 1) || view.clicks < 0 {
-        return Err("max_clicks must be at least 1 and clicks not negative".to_owned());
-    }
-    Ok(NewLink {
-        code: code.into_string(),
-        url: url.into_string(),
-        created_at,
-        expires_at,
-        max_clicks: view.max_clicks,
-        clicks: view.clicks,
-        redirect_status: redirect_status.as_u16().into(),
-        owner: view
-            .owner
-            .map(|o| UserId::parse(&o).map(UserId::into_string))
-            .transpose()
-            .map_err(|e| format!("owner: {e}"))?,
-        tags: Tags::parse(&view.tags)
-            .map_err(|e| format!("tags: {e}"))?
-            .into_vec(),
-        password_hash,
-    })
+    Ok(report)
 }
 
 fn progress(verb: &str, n: u64, started: Instant) {

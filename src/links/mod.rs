@@ -9,6 +9,7 @@ pub mod codes;
 pub mod finding;
 pub mod generations;
 pub mod group_commit;
+pub mod import;
 pub mod input;
 pub mod lookup;
 pub mod owned;

@@ -259,6 +259,10 @@ pub trait Store: Send + Sync + 'static {
     /// transaction fails every link.
     async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError>;
 
+    /// Which of `codes` are taken, tombstones included, so an import's dry
+    /// run can say what a real one would skip (at most 1000 codes a call).
+    async fn taken_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError>;
+
     /// Looks a link up by code, tombstones included.
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError>;
 

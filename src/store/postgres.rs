@@ -151,6 +151,13 @@ impl Store for PostgresStore {
         Ok(assign_ids(links, rows))
     }
 
+    async fn taken_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError> {
+        let query = sqlx::query_scalar("SELECT code FROM links WHERE code = ANY($1)")
+            .bind(codes)
+            .fetch_all(&self.pool);
+        self.bounded(query).await
+    }
+
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM links WHERE code = $1");
         let row = self

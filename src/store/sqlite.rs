@@ -160,6 +160,21 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
+    async fn taken_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut taken = Vec::new();
+        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new("SELECT code FROM links WHERE code IN (");
+            let mut list = query.separated(", ");
+            for code in chunk {
+                list.push_bind(code);
+            }
+            query.push(")");
+            let rows: Vec<(String,)> = query.build_query_as().fetch_all(&self.read).await?;
+            taken.extend(rows.into_iter().map(|(code,)| code));
+        }
+        Ok(taken)
+    }
+
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {
         self.lookup.get_link(code).await
     }

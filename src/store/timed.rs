@@ -27,7 +27,7 @@ impl TimedStore {
 }
 
 /// The `op` label of every timed call, registered at zero on startup.
-pub const OPS: [&str; 29] = [
+pub const OPS: [&str; 30] = [
     "insert_links",
     "get_link",
     "list_links",
@@ -56,6 +56,7 @@ pub const OPS: [&str; 29] = [
     "get_session",
     "delete_session",
     "purge_sessions",
+    "taken_codes",
     "ping",
 ];
 
@@ -76,6 +77,10 @@ impl Store for TimedStore {
 
     async fn insert_links(&self, links: &[NewLink]) -> Result<Vec<Option<i64>>, StoreError> {
         timed!(self, "insert_links", self.inner.insert_links(links))
+    }
+
+    async fn taken_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError> {
+        timed!(self, "taken_codes", self.inner.taken_codes(codes))
     }
 
     async fn get_link(&self, code: &str) -> Result<Option<LinkRecord>, StoreError> {

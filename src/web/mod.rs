@@ -27,6 +27,7 @@ mod visitor;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
@@ -50,6 +51,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::put_user))
+        .route(
+            "/admin/import",
+            get(import::form_page)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(import::UPLOAD_BODY_LIMIT)),
+        )
         .route("/admin/users/{id}", get(admin_user::page))
         .route("/admin/users/{id}/keys", post(admin_user::issue_key))
         .route(

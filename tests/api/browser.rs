@@ -108,6 +108,24 @@ impl<'a> Browser<'a> {
         self.send(request).await
     }
 
+    /// `POST path` as a multipart form: `fields`, then `file` (name, bytes)
+    /// as the part named `file`.
+    pub async fn upload(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, Vec<u8>),
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let part = reqwest::multipart::Part::bytes(file.1).file_name(file.0.to_owned());
+        form = form.part("file", part);
+        let request = self.app.anon(reqwest::Method::POST, path).multipart(form);
+        self.send(request).await
+    }
+
     /// Loads `form_page`, then posts `fields` to `action` with its token.
     pub async fn submit(&mut self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
         let csrf = self.get(form_page).await.csrf();

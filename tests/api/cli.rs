@@ -18,13 +18,13 @@ const BASE_URL: &str = "https://sho.rt";
 const BIG_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A fresh store on the backend under test, plus a working directory.
-struct Db {
-    dir: TempDir,
-    store: TestDb,
+pub(crate) struct Db {
+    pub(crate) dir: TempDir,
+    pub(crate) store: TestDb,
 }
 
 impl Db {
-    fn new() -> Db {
+    pub(crate) fn new() -> Db {
         let dir = tempfile::tempdir().expect("temp dir");
         Db {
             dir,
@@ -37,7 +37,7 @@ impl Db {
     }
 
     /// `shorty --database-url DB --base-url … --log-format json ARGS…`.
-    fn cmd(&self, args: &[&str]) -> CliRun {
+    pub(crate) fn cmd(&self, args: &[&str]) -> CliRun {
         cli(&[
             "--database-url",
             &self.url(),
@@ -49,19 +49,19 @@ impl Db {
         .args(args)
     }
 
-    fn run(&self, args: &[&str]) -> CliOutput {
+    pub(crate) fn run(&self, args: &[&str]) -> CliOutput {
         self.cmd(args).run()
     }
 
     /// `get CODE`, expecting success; the link object.
-    fn get(&self, code: &str) -> Value {
+    pub(crate) fn get(&self, code: &str) -> Value {
         let output = self.run(&["get", code]);
         output.assert_code(0);
         serde_json::from_str(&output.stdout).expect("get prints a link object")
     }
 
     /// `export`, expecting success.
-    fn export(&self) -> CliOutput {
+    pub(crate) fn export(&self) -> CliOutput {
         let output = self.cmd(&["export"]).timeout(BIG_TIMEOUT).run();
         output.assert_code(0);
         output
@@ -82,7 +82,7 @@ impl Db {
 }
 
 /// Every line of `export` output as a JSON object.
-fn exported(output: &CliOutput) -> Vec<Value> {
+pub(crate) fn exported(output: &CliOutput) -> Vec<Value> {
     output
         .stdout
         .lines()
@@ -103,7 +103,7 @@ fn code_urls(links: &[Value]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn str_field(link: &Value, field: &str) -> String {
+pub(crate) fn str_field(link: &Value, field: &str) -> String {
     link[field]
         .as_str()
         .unwrap_or_else(|| panic!("{field} missing in {link}"))
@@ -111,7 +111,7 @@ fn str_field(link: &Value, field: &str) -> String {
 }
 
 /// The stderr lines that are not JSON log records.
-fn messages(stderr: &str) -> Vec<&str> {
+pub(crate) fn messages(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|l| !l.trim_start().starts_with('{'))
@@ -119,7 +119,7 @@ fn messages(stderr: &str) -> Vec<&str> {
 }
 
 /// (imported, already present, rejected) from import's summary line.
-fn import_summary(output: &CliOutput) -> (u64, u64, u64) {
+pub(crate) fn import_summary(output: &CliOutput) -> (u64, u64, u64) {
     let line = messages(&output.stderr)
         .into_iter()
         .rfind(|l| l.contains("imported") && l.contains("already present"))

@@ -207,6 +207,10 @@ impl Store for Faulty {
         self.inner.delete_session(id_hash).await
     }
 
+    async fn taken_codes(&self, codes: &[String]) -> Result<Vec<String>, StoreError> {
+        self.inner.taken_codes(codes).await
+    }
+
     async fn purge_sessions(&self, now: i64) -> Result<u64, StoreError> {
         self.inner.purge_sessions(now).await
     }

@@ -551,3 +551,28 @@ async fn web_sessions_are_found_by_hash_until_they_expire_or_end() {
     assert!(store.get_session(&[1; 32], 6_000).await.unwrap().is_some());
     assert_eq!(store.purge_sessions(6_000).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn taken_codes_include_tombstones_and_only_the_codes_asked_for() {
+    let db = TestDb::fresh();
+    let store = open(&db).await;
+    store
+        .insert_links(&[link("live"), link("gone"), link("other")])
+        .await
+        .unwrap();
+    assert!(store.delete_link("gone", 1).await.unwrap());
+    let asked: Vec<String> = ["live", "gone", "free", "LIVE"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut taken = store.taken_codes(&asked).await.unwrap();
+    taken.sort();
+    assert_eq!(taken, ["gone", "live"]);
+    assert!(store.taken_codes(&[]).await.unwrap().is_empty());
+    // More codes than one SQL statement binds.
+    let many: Vec<String> = (0..1200)
+        .map(|i| format!("c{i}"))
+        .chain(["other".into()])
+        .collect();
+    assert_eq!(store.taken_codes(&many).await.unwrap(), ["other"]);
+}
