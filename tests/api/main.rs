@@ -36,6 +36,7 @@ mod shared_redis;
 mod slow_clients;
 mod store;
 mod telemetry;
+mod tls;
 mod users;
 mod web_import;
 mod web_links;
