@@ -16,7 +16,10 @@ const HEIGHT: f64 = 240.0;
 /// Room for the count labels on the left and the dates below.
 const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 30.0;
-const TOP: f64 = 8.0;
+/// Room above the plot for the top count label.
+const TOP: f64 = 20.0;
+/// Half the width of a date label (`MM-DD`), to keep labels inside.
+const HALF_LABEL: f64 = 24.0;
 
 /// The smallest "nice" number (1, 2 or 5 times a power of ten) at least
 /// `max`, so the axis reads 0, half and the top in round figures.
@@ -105,15 +108,10 @@ pub fn daily_svg(days: &[DailyClicks], title_id: &str) -> String {
         );
     }
     for i in label_days(days.len()) {
-        let x = LEFT + slot * i as f64 + slot / 2.0;
-        let anchor = match i {
-            0 => "start",
-            i if i + 1 == days.len() => "end",
-            _ => "middle",
-        };
+        let x = (LEFT + slot * i as f64 + slot / 2.0).clamp(LEFT + HALF_LABEL, WIDTH - HALF_LABEL);
         let _ = write!(
             svg,
-            "<text class=\"axis\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            "<text class=\"axis\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             HEIGHT - 6.0,
             &days[i].date[5..]
         );

@@ -16,6 +16,14 @@ pub const CSP: HeaderValue = HeaderValue::from_static(
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 );
 
+/// [`CSP`] for a protected link's password form, whose answer is a
+/// redirect to the link's target on any site: browsers apply
+/// `form-action` to the redirect too, so it must allow any web origin.
+pub const PROTECTED_CSP: HeaderValue = HeaderValue::from_static(
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
+);
+
 /// Who is signed in, as the header shows it.
 #[derive(Clone, Debug)]
 pub struct SignedIn {

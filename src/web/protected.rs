@@ -3,10 +3,10 @@
 //! link goes.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use super::page::{render, Layout};
+use super::page::{render, Layout, PROTECTED_CSP};
 
 #[derive(Template)]
 #[template(path = "protected.html")]
@@ -35,8 +35,8 @@ pub fn password_form(code: &str, wrong: bool) -> Response {
         StatusCode::OK
     };
     let mut response = render(&page, status);
-    response
-        .headers_mut()
-        .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    let headers = response.headers_mut();
+    headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, PROTECTED_CSP);
     response
 }
