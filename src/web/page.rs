@@ -9,20 +9,26 @@ use axum::response::{IntoResponse, Response};
 use super::assets;
 use crate::error::{AppError, FieldError};
 
+/// The pages' policy, with `$forms` as the allowed form targets.
+macro_rules! csp {
+    ($forms:literal) => {
+        HeaderValue::from_static(concat!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action ",
+            $forms,
+            "; frame-ancestors 'none'; base-uri 'none'"
+        ))
+    };
+}
+
 /// Only this origin's scripts, styles, images and forms; no frames, no
 /// inline script or style, no plugins.
-pub const CSP: HeaderValue = HeaderValue::from_static(
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-);
+pub const CSP: HeaderValue = csp!("'self'");
 
 /// [`CSP`] for a protected link's password form, whose answer is a
 /// redirect to the link's target on any site: browsers apply
 /// `form-action` to the redirect too, so it must allow any web origin.
-pub const PROTECTED_CSP: HeaderValue = HeaderValue::from_static(
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-     connect-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
-);
+pub const PROTECTED_CSP: HeaderValue = csp!("'self' http: https:");
 
 /// Who is signed in, as the header shows it.
 #[derive(Clone, Debug)]

@@ -153,7 +153,8 @@ impl LinkService {
         let mut dry_run_seen = HashSet::new();
         while let Some(chunk) = chunks.recv().await {
             let Chunk { rows, bytes } = chunk.map_err(ImportError::Unreadable)?;
-            let mut good = Vec::with_capacity(rows.len());
+            let mut lines = Vec::with_capacity(rows.len());
+            let mut links = Vec::with_capacity(rows.len());
             let mut problems = Vec::new();
             for row in rows {
                 report.rows += 1;
@@ -162,7 +163,8 @@ impl LinkService {
                         if link.owner.is_none() {
                             link.owner = options.owner.as_ref().map(|o| o.as_str().to_owned());
                         }
-                        good.push((row.line, link));
+                        lines.push(row.line);
+                        links.push(link);
                     }
                     Err(reason) => {
                         report.rejected += 1;
@@ -176,16 +178,15 @@ impl LinkService {
                 }
             }
             let written = if options.dry_run {
-                self.would_write(&good, &mut dry_run_seen).await?
+                self.would_write(&links, &mut dry_run_seen).await?
             } else {
-                let links: Vec<NewLink> = good.iter().map(|(_, l)| l.clone()).collect();
                 self.import(&links)
                     .await?
                     .iter()
                     .map(Option::is_some)
                     .collect()
             };
-            for ((line, link), fresh) in good.into_iter().zip(written) {
+            for ((line, link), fresh) in lines.into_iter().zip(links).zip(written) {
                 if fresh {
                     report.imported += 1;
                     continue;
@@ -214,10 +215,10 @@ impl LinkService {
     /// code is free in the store and not used earlier in the file.
     async fn would_write(
         &self,
-        links: &[(u64, NewLink)],
+        links: &[NewLink],
         seen: &mut HashSet<String>,
     ) -> Result<Vec<bool>, StoreError> {
-        let codes: Vec<String> = links.iter().map(|(_, l)| l.code.clone()).collect();
+        let codes: Vec<String> = links.iter().map(|l| l.code.clone()).collect();
         let taken: HashSet<String> = self
             .store()
             .taken_codes(&codes)
