@@ -18,7 +18,7 @@ Run by deploy/ci/check-observability:
       histogram's _bucket/_sum/_count are sample names of their own), and
       every selector's label matchers (=, =~) must match at least one
       series, so that a misspelt route or label value fails too. Selectors
-      on layer="redis" are checked against --redis-metrics (a shorty with
+      on layer="redis" and shorty_redis_* names are checked against --redis-metrics (a shorty with
       redis_url) or reported as skipped. Labels Prometheus adds (job,
       instance) are not in the exposition and are not checked.
 
@@ -307,7 +307,17 @@ def check_live(metrics_file, redis_file):
             if name == "up":
                 continue  # Prometheus's own, from the scrape
             names_used.add(name)
-            if name not in plain:
+            # Series that exist only on a shorty with redis_url.
+            redis_only = name.startswith("shorty_redis_") or any(
+                l == "layer" and op == "=" and v == "redis" for l, op, v in matchers)
+            if redis_only:
+                if redis is None:
+                    skipped += 1
+                    continue
+                if name not in redis:
+                    problem(f"{where}: {name} is not in a fresh shorty's /metrics with redis_url")
+                    continue
+            elif name not in plain:
                 family = re.sub(r"_(bucket|sum|count)$", "", name)
                 hint = ""
                 if family != name and family in plain:
@@ -318,12 +328,7 @@ def check_live(metrics_file, redis_file):
                 continue
             ms = [m for m in matchers if m[0] not in SCRAPE_LABELS]
             ms = [(l, op, v) for l, op, v in ms if not (op in ("=~", "!~") and v == ".*")]
-            exposition = plain
-            if any(l == "layer" and op == "=" and v == "redis" for l, op, v in ms):
-                if redis is None:
-                    skipped += 1
-                    continue
-                exposition = redis
+            exposition = redis if redis_only else plain
             checked += 1
             if not any(matches(labels, ms) for labels in exposition.get(name, [])):
                 shown = ",".join(f'{l}{op}"{v}"' for l, op, v in ms)
@@ -334,7 +339,7 @@ def check_live(metrics_file, redis_file):
     print(f"live: {len(names_used)} shorty_* names used, all in /metrics: {', '.join(sorted(names_used))}"
           if not any("not in a fresh" in p for p in problems) else "live: missing names (below)")
     print(f"live: {checked} selectors' label matchers checked against the exposition"
-          + (f", {skipped} on layer=\"redis\" skipped (no Redis to start a shorty with)" if skipped else ""))
+          + (f", {skipped} Redis-only ones skipped (no Redis to start a shorty with)" if skipped else ""))
     unused = sorted({re.sub(r"_(bucket|sum|count)$", "", n) for n in exported}
                     - {re.sub(r"_(bucket|sum|count)$", "", n) for n in names_used})
     if unused:

@@ -34,8 +34,19 @@ pub async fn scrape(State(state): State<Arc<AppState>>) -> Response {
         metrics.set_total(name, &[("layer", layer), ("result", "miss")], misses);
     };
     lookups("local", state.links.cache_hits_and_misses());
-    if state.links.redis().is_some() {
+    if let Some(redis) = state.links.redis() {
         lookups("redis", state.links.redis_hits_and_misses());
+        // What /readyz reports as `checks.redis` and `checks.invalidation`,
+        // as numbers an alert can read. Redis calls go out several times a
+        // second (the invalidation heartbeat), so the last one is recent.
+        let up = if redis.is_down() { 0.0 } else { 1.0 };
+        metrics.set_gauge("shorty_redis_up", up);
+        let subscribed = if state.links.cache().is_degraded() {
+            0.0
+        } else {
+            1.0
+        };
+        metrics.set_gauge("shorty_redis_subscribed", subscribed);
     }
     metrics.set_gauge("shorty_clicks_pending", state.links.pending_clicks() as f64);
     let dropped = crate::telemetry::dropped_log_lines();

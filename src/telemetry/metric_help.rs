@@ -46,6 +46,19 @@ pub(super) fn describe(recorder: &PrometheusRecorder) {
         None,
         "Clicks counted in memory and not yet written to the store".into(),
     );
+    let redis_gauges = [
+        (
+            "shorty_redis_up",
+            "1 while Redis answers, 0 after a failed call (only with redis_url)",
+        ),
+        (
+            "shorty_redis_subscribed",
+            "1 while subscribed to invalidations, 0 while local entries live 1 s (only with redis_url)",
+        ),
+    ];
+    for (name, help) in redis_gauges {
+        recorder.describe_gauge(KeyName::from(name), None, help.into());
+    }
     recorder.describe_gauge(
         KeyName::from("shorty_build_info"),
         None,

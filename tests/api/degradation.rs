@@ -82,6 +82,25 @@ async fn readyz(client: &reqwest::Client, server: &ShortyProcess) -> (StatusCode
     (response.status(), response.json().await.unwrap())
 }
 
+/// The Redis gauges of `server`'s `/metrics`: (`shorty_redis_up`, `shorty_redis_subscribed`).
+async fn redis_gauges(client: &reqwest::Client, server: &ShortyProcess) -> (String, String) {
+    let text = client
+        .get(format!("{}/metrics", server.address()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or("absent")
+            .to_owned()
+    };
+    (value("shorty_redis_up"), value("shorty_redis_subscribed"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_everything_works_and_recovers_by_itself() {
     let (Some(pg), Some(mut redis)) = (PrivatePostgres::start(), PrivateRedis::start()) else {
@@ -155,6 +174,9 @@ async fn with_redis_down_everything_works_and_recovers_by_itself() {
     let (status, body) = readyz(&client, &servers[1]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["degraded"], json!(["redis", "invalidation"]), "{body}");
+    // The same, as numbers for alerts.
+    let gauges = redis_gauges(&client, &servers[1]).await;
+    assert_eq!(gauges, ("0".to_owned(), "0".to_owned()));
     // Without invalidation, the other instance still sees the patch within
     // about a second, since its entries now live one second.
     let started = Instant::now();
@@ -208,10 +230,18 @@ async fn with_redis_down_everything_works_and_recovers_by_itself() {
         let started = Instant::now();
         loop {
             let (status, body) = readyz(&client, server).await;
-            if status == StatusCode::OK && body["checks"]["redis"] == "ok" {
+            let gauges = redis_gauges(&client, server).await;
+            if status == StatusCode::OK
+                && body["checks"]["redis"] == "ok"
+                && body["checks"]["invalidation"] == "subscribed"
+                && gauges == ("1".to_owned(), "1".to_owned())
+            {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(5), "{body}");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{body} {gauges:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

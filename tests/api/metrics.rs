@@ -93,6 +93,14 @@ async fn every_spec_metric_is_exported_with_values_that_follow_traffic() {
     );
     if app.state.links.redis().is_some() {
         assert!(text.contains(r#"shorty_cache_requests_total{layer="redis",result="miss"}"#));
+        assert_eq!(sample(&text, "shorty_redis_up"), Some(1.0), "{text}");
+        assert_eq!(
+            sample(&text, "shorty_redis_subscribed"),
+            Some(1.0),
+            "{text}"
+        );
+    } else {
+        assert!(!text.contains("shorty_redis_up"), "{text}");
     }
 }
 

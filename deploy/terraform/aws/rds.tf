@@ -14,8 +14,7 @@ resource "aws_db_parameter_group" "main" {
   family      = "postgres${local.db_major}"
   description = "shorty PostgreSQL ${local.db_major}"
 
-  # TLS from clients: see var.backend_tls (the current shorty build has no
-  # TLS client for PostgreSQL).
+  # TLS from clients: var.backend_tls (on by default).
   parameter {
     name  = "rds.force_ssl"
     value = var.backend_tls ? "1" : "0"

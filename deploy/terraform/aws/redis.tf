@@ -32,8 +32,8 @@ resource "aws_elasticache_replication_group" "main" {
   at_rest_encryption_enabled = true
   kms_key_id                 = aws_kms_key.main.arn
   transit_encryption_enabled = true
-  # "required" refuses plaintext clients; "preferred" accepts both. See
-  # var.backend_tls: the current shorty build speaks plaintext only.
+  # "required" refuses plaintext clients; "preferred" accepts both
+  # (var.backend_tls).
   transit_encryption_mode = var.backend_tls ? "required" : "preferred"
   auth_token              = random_password.redis.result
 

@@ -281,9 +281,9 @@ variable "cpu_target_percent" {
 }
 
 variable "requests_per_target" {
-  description = "Target ALB requests per task per minute (ALBRequestCountPerTarget)."
+  description = "Target ALB requests per task per minute (ALBRequestCountPerTarget). The default, 10,000 a second, is what deploy/README.md's sizing plans for a 1-vCPU task."
   type        = number
-  default     = 30000
+  default     = 600000
   validation {
     condition     = var.requests_per_target >= 1
     error_message = "requests_per_target must be at least 1."
@@ -435,7 +435,7 @@ variable "db_monitoring_interval" {
 }
 
 variable "backend_tls" {
-  description = "Require TLS from shorty to PostgreSQL (rds.force_ssl, sslmode=require) and Redis (rediss://, transit encryption required). The current shorty build has no TLS client for either (sqlx and redis are built without TLS features), so it cannot connect while this is true; false keeps the servers' TLS available but accepts plaintext inside the VPC."
+  description = "Require TLS from shorty to PostgreSQL (rds.force_ssl, sslmode=require) and Redis (rediss://, transit encryption required). false keeps the servers' TLS available but also accepts plaintext inside the VPC; only for a shorty build older than TLS support."
   type        = bool
   default     = true
 }
