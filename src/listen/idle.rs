@@ -8,8 +8,11 @@
 //! reads, writes and requests in an [`Activity`]; once per tick a sweeper
 //! task on the serving thread looks at every connection and closes those
 //! past their bound. The request path pays a few relaxed atomic operations
-//! on its own connection's state; the clock is read once per tick, not per
-//! request.
+//! on its own connection's state and never reads the clock: it only marks
+//! that something happened, and the sweeper dates the mark with its own
+//! tick. A mark is dated at or after the moment it was made, so a bound is
+//! never cut short, however late the sweeper runs; a close comes at most
+//! two ticks (plus the sweeper's own delay) after the bound.
 
 use std::io;
 use std::pin::Pin;
@@ -33,34 +36,29 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
-    /// How often connections are checked: a quarter of the shorter bound,
-    /// so one is closed at most a quarter late.
+    /// How often connections are checked: an eighth of the shorter bound.
+    /// A close comes at most two ticks (a quarter of the bound) late: one
+    /// until the last activity is dated, one until the bound is noticed.
     fn tick(&self) -> Duration {
-        (self.header_read.min(self.keep_alive) / 4)
+        (self.header_read.min(self.keep_alive) / 8)
             .clamp(Duration::from_millis(10), Duration::from_secs(1))
     }
 }
 
-/// Milliseconds since the registry started, as of its last tick (never 0,
-/// which marks "unset" below).
-#[derive(Debug)]
-struct Clock {
-    now_ms: AtomicU64,
-}
-
-impl Clock {
-    fn now(&self) -> u64 {
-        self.now_ms.load(Ordering::Relaxed)
-    }
-}
+/// `head_since` for a head that began arriving after the last sweep: the
+/// next sweep replaces it with its own time. (0 means no head arriving.)
+const SINCE_NEXT_SWEEP: u64 = u64::MAX;
 
 /// What one connection is doing, as far as its deadlines go.
 #[derive(Debug)]
 pub struct Activity {
-    clock: Arc<Clock>,
-    /// When the last byte was read or written.
+    /// A byte was read or written, or a request ended, since the last sweep.
+    busy: AtomicBool,
+    /// The sweep (milliseconds since the registry started) that first saw
+    /// the latest `busy` mark: no earlier than the last read or write.
     last_io: AtomicU64,
-    /// When the request head now arriving began; 0 when none is.
+    /// The sweep that first saw the request head now arriving (or
+    /// [`SINCE_NEXT_SWEEP`]); 0 when none is.
     head_since: AtomicU64,
     /// Requests handed to the service and not yet answered.
     in_flight: AtomicU32,
@@ -78,12 +76,25 @@ impl Activity {
     }
 
     fn saw_io(&self, read: bool) {
-        let now = self.clock.now();
-        self.last_io.store(now, Ordering::Relaxed);
+        self.busy.store(true, Ordering::Relaxed);
         let idle = self.in_flight.load(Ordering::Relaxed) == 0;
         if read && idle && self.head_since.load(Ordering::Relaxed) == 0 {
-            self.head_since.store(now, Ordering::Relaxed);
+            self.head_since.store(SINCE_NEXT_SWEEP, Ordering::Relaxed);
         }
+    }
+
+    /// Dates the marks made since the last sweep with this sweep's time.
+    fn date_marks(&self, now: u64) {
+        if self.busy.swap(false, Ordering::Relaxed) {
+            self.last_io.store(now, Ordering::Relaxed);
+        }
+        // A compare-exchange: a request may begin (and clear it) meanwhile.
+        let _ = self.head_since.compare_exchange(
+            SINCE_NEXT_SWEEP,
+            now,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     fn is_past(&self, now: u64, timeouts: &Timeouts) -> bool {
@@ -119,16 +130,13 @@ pub struct InFlight(Arc<Activity>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         let activity = &self.0;
-        activity
-            .last_io
-            .store(activity.clock.now(), Ordering::Relaxed);
+        activity.busy.store(true, Ordering::Relaxed);
         activity.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// The connections of one serving loop, checked by its sweeper.
 pub struct Registry {
-    clock: Arc<Clock>,
     connections: Mutex<Vec<Weak<Activity>>>,
 }
 
@@ -137,9 +145,6 @@ impl Registry {
     /// running on the current runtime for as long as the registry lives.
     pub fn start(timeouts: Timeouts) -> Arc<Registry> {
         let registry = Arc::new(Registry {
-            clock: Arc::new(Clock {
-                now_ms: AtomicU64::new(1),
-            }),
             connections: Mutex::new(Vec::new()),
         });
         let weak = Arc::downgrade(&registry);
@@ -163,11 +168,10 @@ impl Registry {
     /// head is complete it counts as sending one, so a client that
     /// connects and says nothing is closed after `header_read`.
     pub fn track(&self) -> Arc<Activity> {
-        let now = self.clock.now();
         let activity = Arc::new(Activity {
-            clock: Arc::clone(&self.clock),
-            last_io: AtomicU64::new(now),
-            head_since: AtomicU64::new(now),
+            busy: AtomicBool::new(true),
+            last_io: AtomicU64::new(0),
+            head_since: AtomicU64::new(SINCE_NEXT_SWEEP),
             in_flight: AtomicU32::new(0),
             expired: AtomicBool::new(false),
             closed: Notify::new(),
@@ -177,13 +181,15 @@ impl Registry {
     }
 
     fn sweep(&self, now: u64, timeouts: &Timeouts) {
-        self.clock.now_ms.store(now, Ordering::Relaxed);
         self.connections.lock().retain(|weak| match weak.upgrade() {
-            Some(activity) if activity.is_past(now, timeouts) => {
-                activity.expire();
-                false
+            Some(activity) => {
+                activity.date_marks(now);
+                let past = activity.is_past(now, timeouts);
+                if past {
+                    activity.expire();
+                }
+                !past
             }
-            Some(_) => true,
             None => false,
         });
     }
@@ -266,21 +272,24 @@ mod tests {
 
     fn registry() -> Registry {
         Registry {
-            clock: Arc::new(Clock {
-                now_ms: AtomicU64::new(1),
-            }),
             connections: Mutex::new(Vec::new()),
         }
+    }
+
+    fn expired(activity: &Activity) -> bool {
+        activity.expired.load(Ordering::Relaxed)
     }
 
     #[test]
     fn a_silent_new_connection_gets_the_head_bound() {
         let registry = registry();
         let activity = registry.track();
+        // First seen by the sweep at 100: the bound runs from there.
         registry.sweep(100, &TIMEOUTS);
-        assert!(!activity.expired.load(Ordering::Relaxed));
-        registry.sweep(102, &TIMEOUTS);
-        assert!(activity.expired.load(Ordering::Relaxed));
+        registry.sweep(200, &TIMEOUTS);
+        assert!(!expired(&activity));
+        registry.sweep(201, &TIMEOUTS);
+        assert!(expired(&activity));
         assert!(registry.connections.lock().is_empty());
     }
 
@@ -290,13 +299,30 @@ mod tests {
         let activity = registry.track();
         let request = activity.begin_request();
         registry.sweep(5_000, &TIMEOUTS);
-        assert!(!activity.expired.load(Ordering::Relaxed), "in flight");
+        assert!(!expired(&activity), "in flight");
         drop(request);
+        // The response was ready by the sweep at 5,900, which dates it.
         registry.sweep(5_900, &TIMEOUTS);
-        // The response was ready at the clock's last tick (5,000).
-        assert!(!activity.expired.load(Ordering::Relaxed), "idle 900 ms");
-        registry.sweep(6_001, &TIMEOUTS);
-        assert!(activity.expired.load(Ordering::Relaxed), "idle 1,001 ms");
+        registry.sweep(6_900, &TIMEOUTS);
+        assert!(!expired(&activity), "idle 1,000 ms");
+        registry.sweep(6_901, &TIMEOUTS);
+        assert!(expired(&activity), "idle 1,001 ms");
+    }
+
+    #[test]
+    fn a_late_sweeper_never_cuts_a_bound_short() {
+        let registry = registry();
+        let activity = registry.track();
+        drop(activity.begin_request());
+        registry.sweep(100, &TIMEOUTS);
+        // Bytes at about 150; the next sweep runs only at 1,100 (a busy
+        // thread). Idle is counted from 1,100, not from the 100 before.
+        activity.saw_io(false);
+        registry.sweep(1_100, &TIMEOUTS);
+        registry.sweep(2_000, &TIMEOUTS);
+        assert!(!expired(&activity), "idle at most 1,850 ms, counted 900");
+        registry.sweep(2_101, &TIMEOUTS);
+        assert!(expired(&activity));
     }
 
     #[test]
@@ -307,8 +333,22 @@ mod tests {
         registry.sweep(500, &TIMEOUTS);
         activity.saw_io(true);
         registry.sweep(550, &TIMEOUTS);
-        assert!(!activity.expired.load(Ordering::Relaxed));
-        registry.sweep(601, &TIMEOUTS);
-        assert!(activity.expired.load(Ordering::Relaxed), "head took 101 ms");
+        registry.sweep(650, &TIMEOUTS);
+        assert!(!expired(&activity));
+        registry.sweep(651, &TIMEOUTS);
+        assert!(expired(&activity), "head took over 101 ms");
+    }
+
+    #[test]
+    fn a_request_beginning_during_a_sweep_keeps_its_cleared_head() {
+        let registry = registry();
+        let activity = registry.track();
+        let request = activity.begin_request();
+        // No head is arriving: the sweep must not put a time back.
+        registry.sweep(100, &TIMEOUTS);
+        assert_eq!(activity.head_since.load(Ordering::Relaxed), 0);
+        drop(request);
+        registry.sweep(1_000, &TIMEOUTS);
+        assert!(!expired(&activity), "idle, under the keep-alive bound");
     }
 }

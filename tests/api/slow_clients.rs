@@ -16,8 +16,9 @@ use crate::helpers::{spawn_app_with, TestApp};
 const HEAD: Duration = Duration::from_millis(600);
 const KEEP_ALIVE: Duration = Duration::from_millis(1500);
 const REQUEST: Duration = Duration::from_millis(1200);
-/// How late a close may come: the sweeper checks every quarter of the
-/// shorter bound, plus scheduling on a busy test machine.
+/// How late a close may come: a quarter of the shorter bound (two of the
+/// sweeper's ticks), plus scheduling on a busy test machine. A close never
+/// comes early, so the lower bounds below leave only the clock's grain.
 const SLACK: Duration = Duration::from_millis(1500);
 
 async fn bounded_app() -> TestApp {
